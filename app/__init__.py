@@ -1,0 +1,1 @@
+"""Siaga domain, storage, web and CLI."""

@@ -1,0 +1,20 @@
+"""The ``siaga`` command. Each sub-command group lives in its own module."""
+from __future__ import annotations
+
+import typer
+
+from app.cli import cases, directory, provision, system
+
+cli = typer.Typer(
+    help="Siaga: the 112 / 14084 command-center call platform of Badung regency.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+cli.add_typer(cases.app, name="cases", help="Read the case log (one case per call).")
+cli.add_typer(directory.app, name="directory", help="Check and load the agency directory.")
+provision.register(cli)
+system.register(cli)
+
+
+def main() -> None:
+    cli()

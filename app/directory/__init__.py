@@ -1,0 +1,1 @@
+"""The agency directory: agencies, their units (phone lines) and routing."""

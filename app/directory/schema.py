@@ -1,0 +1,67 @@
+"""The directory file's shape (YAML), validated before anything is loaded.
+
+A unit's ``dial`` is an Asterisk dial string: ``PJSIP/<endpoint>`` for a line
+that registers to our Asterisk (an endpoint of that name is generated), or
+``PJSIP/<number>@trunk`` for a number reached over the telco trunk.
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+DISTRICTS_112 = ("kuta-selatan", "kuta", "kuta-utara", "mengwi", "abiansemal", "petang", "unknown")
+
+
+class District(BaseModel):
+    name: str
+    lat: float
+    lon: float
+
+
+class Agency(BaseModel):
+    name: str
+    kind: str  # ambulance, fire, police, sar, department, command-center
+
+
+class Unit(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    agency: str
+    districts: list[str]  # districts this unit covers first
+    lat: float
+    lon: float
+    dial: str
+    ring_timeout: int = Field(default=20, ge=3, le=120)
+
+    @property
+    def endpoint(self) -> str | None:
+        """The PJSIP endpoint name when the unit's line registers to us, else None."""
+        tech, _, rest = self.dial.partition("/")
+        if tech.upper() == "PJSIP" and "@" not in rest:
+            return rest
+        return None
+
+
+class FallbackGroup(BaseModel):
+    """Humans of last resort: the command-center call-takers, rung all at once."""
+
+    name: str
+    dial: list[str]
+    ring_timeout: int = Field(default=30, ge=3, le=300)
+
+
+class CategoryRoute(BaseModel):
+    agency: str | None = None  # None: straight to the fallback group (operator)
+
+
+class Line(BaseModel):
+    name: str
+    default_agency: str  # where the dialplan fallback goes after the fallback group
+    categories: dict[str, CategoryRoute]
+
+
+class Directory(BaseModel):
+    districts: dict[str, District]
+    agencies: dict[str, Agency]
+    units: list[Unit]
+    fallback_group: FallbackGroup
+    lines: dict[str, Line]

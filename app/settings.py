@@ -1,0 +1,135 @@
+"""Typed settings, grouped by subsystem.
+
+Sources, strongest first: environment (``SIAGA_<GROUP>__<KEY>``, plus the
+conventional ``DATABASE_URL`` and ``REDIS_URL``), then one optional TOML file
+named by ``SIAGA_CONFIG``. Secrets have no defaults outside the ``demo``
+profile: ``Settings.load()`` refuses to start instead of running with a
+password everybody knows.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from app import paths
+
+DEMO_SECRET = "siaga-demo"
+
+
+class AriSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8088
+    user: str = "siaga"
+    password: SecretStr | None = None
+    app: str = "siaga"
+    reconnect_max_seconds: float = 5.0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/ari"
+
+
+class SipSettings(BaseModel):
+    bind_host: str = "127.0.0.1"
+    port: int = 5060
+    trunk_match: str = "127.0.0.1"  # source address(es) of the telco trunk
+    trunk_host: str = "127.0.0.1"  # where numbers dialled "over the trunk" go
+    trunk_port: int = 5070
+    rtp_start: int = 10000
+    rtp_end: int = 20000
+    endpoint_password: SecretStr | None = None  # units and operators; generated when unset
+
+
+class AsteriskSettings(BaseModel):
+    binary: str | None = None  # host asterisk; None = auto (host binary or project chroot)
+    chroot: Path = paths.ASTERISK_CHROOT
+    operators: int = 4  # command-center call-taker endpoints operator-1..N
+
+
+class WebSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class DatabaseSettings(BaseModel):
+    url: str = f"sqlite:///{paths.VAR / 'siaga.db'}"
+
+
+class RedisSettings(BaseModel):
+    url: str | None = None
+
+
+class IvrSettings(BaseModel):
+    input_timeout_seconds: float = 5.0
+    max_invalid: int = 3
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIAGA_", env_nested_delimiter="__", extra="ignore")
+
+    profile: Literal["demo", "production"] = "production"
+    directory: Path = paths.DEMO_DIRECTORY
+    ari: AriSettings = Field(default_factory=AriSettings)
+    sip: SipSettings = Field(default_factory=SipSettings)
+    asterisk: AsteriskSettings = Field(default_factory=AsteriskSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    ivr: IvrSettings = Field(default_factory=IvrSettings)
+
+    @property
+    def demo(self) -> bool:
+        return self.profile == "demo"
+
+    @model_validator(mode="after")
+    def _secrets(self) -> "Settings":
+        if self.demo:
+            if self.ari.password is None:
+                self.ari.password = SecretStr(DEMO_SECRET)
+            if self.sip.endpoint_password is None:
+                self.sip.endpoint_password = SecretStr(DEMO_SECRET)
+            return self
+        if self.ari.password is None:
+            raise ValueError("ari.password is required outside the demo profile (set SIAGA_ARI__PASSWORD)")
+        if self.ari.password.get_secret_value() == DEMO_SECRET:
+            raise ValueError("ari.password: the demo password is refused outside the demo profile")
+        if self.sip.endpoint_password and self.sip.endpoint_password.get_secret_value() == DEMO_SECRET:
+            raise ValueError("sip.endpoint_password: the demo password is refused outside the demo profile")
+        return self
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        sources = [init_settings, _ConventionalEnv(settings_cls), env_settings]
+        config = os.environ.get("SIAGA_CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, **overrides) -> "Settings":
+        """Settings from overrides, then the environment, then the ``SIAGA_CONFIG`` file."""
+        return cls(**overrides)
+
+
+class _ConventionalEnv(PydanticBaseSettingsSource):
+    """``DATABASE_URL`` and ``REDIS_URL``, the names every tool already uses."""
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - unused by __call__
+        return None, field_name, False
+
+    def __call__(self) -> dict:
+        out: dict = {}
+        if os.environ.get("DATABASE_URL"):
+            out["database"] = {"url": os.environ["DATABASE_URL"]}
+        if os.environ.get("REDIS_URL"):
+            out["redis"] = {"url": os.environ["REDIS_URL"]}
+        return out

@@ -1,0 +1,1 @@
+"""Siaga call service: ARI client, IVR engine, forwarding, recording."""
