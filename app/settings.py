@@ -25,6 +25,10 @@ from app import paths
 DEMO_SECRET = "siaga-demo"
 
 
+class SettingsError(ValueError):
+    """A setting is missing or unsafe; the message names the key."""
+
+
 class AriSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8088
@@ -91,20 +95,28 @@ class Settings(BaseSettings):
         return self.profile == "demo"
 
     @model_validator(mode="after")
-    def _secrets(self) -> "Settings":
+    def _demo_secrets(self) -> "Settings":
+        # The demo profile is the only place a well-known password is allowed.
         if self.demo:
             if self.ari.password is None:
                 self.ari.password = SecretStr(DEMO_SECRET)
             if self.sip.endpoint_password is None:
                 self.sip.endpoint_password = SecretStr(DEMO_SECRET)
-            return self
-        if self.ari.password is None:
-            raise ValueError("ari.password is required outside the demo profile (set SIAGA_ARI__PASSWORD)")
-        if self.ari.password.get_secret_value() == DEMO_SECRET:
-            raise ValueError("ari.password: the demo password is refused outside the demo profile")
-        if self.sip.endpoint_password and self.sip.endpoint_password.get_secret_value() == DEMO_SECRET:
-            raise ValueError("sip.endpoint_password: the demo password is refused outside the demo profile")
         return self
+
+    def check_secrets(self) -> None:
+        """Refuse to run a service with a missing or well-known secret outside the demo profile.
+
+        Called by anything that serves calls or HTTP; read-only tools (``siaga
+        cases list``) do not need the secrets and do not call it.
+        """
+        if self.demo:
+            return
+        if self.ari.password is None:
+            raise SettingsError("ari.password is required outside the demo profile (set SIAGA_ARI__PASSWORD)")
+        for key, secret in (("ari.password", self.ari.password), ("sip.endpoint_password", self.sip.endpoint_password)):
+            if secret is not None and secret.get_secret_value() in {DEMO_SECRET, "", "admin", "password"}:
+                raise SettingsError(f"{key}: a well-known password is refused outside the demo profile")
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
