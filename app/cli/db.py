@@ -1,0 +1,49 @@
+"""``siaga db``: the database schema."""
+from __future__ import annotations
+
+import typer
+
+from app import db
+from app.settings import Settings
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command()
+def upgrade(
+    revision: str = typer.Argument("head", help="Alembic revision to upgrade to."),
+) -> None:
+    """Create or upgrade the database schema (Alembic migrations), SQLite or PostgreSQL per DATABASE_URL."""
+    url = Settings.load().database.url
+    try:
+        now = db.migrate(url, revision)
+    except Exception as exc:  # the message is the useful part; a traceback is not
+        typer.echo(f"cannot upgrade {db.describe(url)}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{db.describe(url)} is at revision {now}")
+
+
+@app.command()
+def current() -> None:
+    """Print the database's schema revision (none: never upgraded)."""
+    url = Settings.load().database.url
+    try:
+        revision = db.current_revision(db.make_engine(url))
+    except Exception as exc:
+        typer.echo(f"cannot open {db.describe(url)}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{db.describe(url)} is at revision {revision or 'none (run `siaga db upgrade`)'}")
+
+
+def open_session(url: str):
+    """A session on an existing, migrated database, or a readable exit for the CLI."""
+    engine = db.make_engine(url)
+    try:
+        ready = db.has_schema(engine)
+    except Exception as exc:
+        typer.echo(f"cannot open {db.describe(url)}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if not ready:
+        typer.echo(f"{db.describe(url)} has no schema yet; run `siaga db upgrade` first", err=True)
+        raise typer.Exit(1)
+    return db.session_factory(engine)()
