@@ -1,0 +1,169 @@
+"""One Asterisk process per instance folder.
+
+Principle: an instance is a folder (config, run, log, spool, db) plus at most
+one process owned by the Python object that started it. ``start()`` refuses to
+start over busy ports and returns only once Asterisk is fully booted;
+``stop()`` escalates (core stop gracefully, core stop now, SIGTERM, SIGKILL)
+until the process is gone, so neither a failing test nor Ctrl-C leaves an
+Asterisk behind. Instances with different names and ports run side by side.
+"""
+from __future__ import annotations
+
+import atexit
+import subprocess
+import time
+from pathlib import Path, PurePosixPath
+
+from app import paths
+from app.asterisk.locate import ENV, AsteriskError, Launcher, find_asterisk
+from app.asterisk.ports import check_free
+from app.asterisk.render import Folders, render
+from app.directory.schema import Directory
+from app.settings import Settings
+
+CHROOT_INSTANCES = PurePosixPath("/var/lib/siaga")  # inside the chroot
+LOGS = paths.VAR / "log"
+
+
+class AsteriskInstance:
+    def __init__(self, settings: Settings, directory: Directory, name: str = "main", launcher: Launcher | None = None):
+        self.settings = settings
+        self.directory = directory
+        self.name = name
+        self.launcher = launcher or find_asterisk(settings)
+        inside = CHROOT_INSTANCES / name if self.launcher.chroot else PurePosixPath(paths.VAR / "asterisk" / name)
+        self.folders = Folders(inside)  # as Asterisk sees them
+        self.dir = self.launcher.host_path(inside)  # the same folder on the host
+        self.log_path = LOGS / f"asterisk-{name}.log"
+        self._proc: subprocess.Popen | None = None
+
+    # -- where things are ------------------------------------------------------
+    @property
+    def config(self) -> PurePosixPath:
+        return self.folders.etc / "asterisk.conf"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.launcher.host_path(self.folders.recordings)
+
+    @property
+    def sounds_dir(self) -> Path:
+        return self.launcher.sounds_dir
+
+    @property
+    def running(self) -> bool:
+        """Whether the process this object started is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    # -- lifecycle -----------------------------------------------------------
+    def render(self, prompts: Path | None = paths.PROMPTS_BUILD) -> None:
+        """Write the configuration; install the built prompts into the sounds folder."""
+        for folder in self.folders.all():
+            self.launcher.host_path(folder).mkdir(parents=True, exist_ok=True)
+        render(self.settings, self.directory, self.dir, inside=self.folders.root)
+        if prompts is not None and (Path(prompts) / "siaga").is_dir():
+            from app.prompts import install_prompts
+
+            install_prompts(Path(prompts), self.sounds_dir)
+
+    def start(self, timeout: float = 60) -> "AsteriskInstance":
+        if self.running:
+            return self
+        check_free(self.settings, self.name, self.launcher.host_path(self.folders.run / "asterisk.pid"))
+        self.render()
+        LOGS.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n==== siaga: starting instance {self.name} at {time.strftime('%F %T')}\n".encode())
+            log.flush()
+            # A session of its own: Ctrl-C in the terminal reaches Python, which
+            # then stops Asterisk in order instead of killing it mid-call.
+            self._proc = subprocess.Popen(
+                self.launcher.command("-f", "-n", "-C", str(self.config)),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=ENV, start_new_session=True,
+            )
+        atexit.register(self.stop)
+        try:
+            self._wait_booted(time.monotonic() + timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, step_timeout: float = 5) -> None:
+        proc, self._proc = self._proc, None
+        atexit.unregister(self.stop)
+        if proc is None or proc.poll() is not None:
+            return
+        steps = (
+            lambda: self._rx("core stop gracefully", step_timeout),
+            lambda: self._rx("core stop now", step_timeout),
+            proc.terminate,
+            proc.kill,
+        )
+        for step in steps:
+            try:
+                step()
+            except (AsteriskError, OSError, subprocess.SubprocessError):
+                pass  # the next, harder step follows
+            try:
+                proc.wait(timeout=step_timeout)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+        proc.wait()
+
+    def wait(self) -> int | None:
+        """Block until the process this object started exits; its exit code (None if none was started)."""
+        proc = self._proc
+        return proc.wait() if proc is not None else None
+
+    def cli(self, command: str, timeout: float = 30) -> str:
+        """Run one Asterisk CLI command (``asterisk -rx``) and return its output."""
+        return self._rx(command, timeout)
+
+    def answering(self) -> bool:
+        """Whether an Asterisk (started by anyone) answers on this instance's control socket."""
+        try:
+            self._rx("core show uptime", 10)
+            return True
+        except AsteriskError:
+            return False
+
+    def __enter__(self) -> "AsteriskInstance":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- internals -------------------------------------------------------------
+    def _rx(self, command: str, timeout: float) -> str:
+        try:
+            out = subprocess.run(
+                self.launcher.command("-C", str(self.config), "-rx", command),
+                capture_output=True, text=True, timeout=timeout, env=ENV, stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise AsteriskError(f"asterisk -rx {command!r} timed out after {timeout}s") from exc
+        if out.returncode != 0:
+            raise AsteriskError(f"asterisk -rx {command!r} failed: {(out.stderr or out.stdout).strip()}")
+        return out.stdout
+
+    def _wait_booted(self, deadline: float) -> None:
+        # The control socket appears a moment after the process starts; until
+        # then "asterisk -rx" fails at once, so poll until the deadline.
+        while True:
+            if self._proc.poll() is not None:
+                raise AsteriskError(f"Asterisk ({self.name}) exited with code {self._proc.returncode} while starting:\n{self._log_tail()}")
+            try:
+                self._rx("core waitfullybooted", max(1.0, deadline - time.monotonic()))
+                return
+            except AsteriskError:
+                if time.monotonic() > deadline:
+                    raise AsteriskError(f"Asterisk ({self.name}) did not finish booting in time:\n{self._log_tail()}")
+                time.sleep(0.1)
+
+    def _log_tail(self, lines: int = 25) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return f"(no log at {self.log_path})"

@@ -1,0 +1,137 @@
+"""The rendered configuration, read as text: no Asterisk needed."""
+from __future__ import annotations
+
+import re
+import stat
+
+import pytest
+
+from app.asterisk import constants as c
+from app.asterisk.render import render
+from app.settings import Settings, SettingsError
+from tests.app.asterisk.support import settings_on_free_ports
+
+PRODUCTION = {"profile": "production", "ari": {"password": "ari-test-secret"}}
+
+
+def rendered(settings, directory, tmp_path) -> dict[str, str]:
+    render(settings, directory, tmp_path / "instance")
+    return {p.name: p.read_text() for p in (tmp_path / "instance" / "etc").iterdir()}
+
+
+def context(dialplan: str, name: str) -> str:
+    """The body of one dialplan context (comments stay)."""
+    return re.search(rf"^\[{re.escape(name)}\]\n(.*?)(?=^\[|\Z)", dialplan, flags=re.M | re.S).group(1)
+
+
+def sections(conf: str) -> dict[tuple[str, str], str]:
+    """pjsip.conf as {(section name, type): body}."""
+    out = {}
+    for name, body in re.findall(r"^\[([^\]]+)\]\n(.*?)(?=^\[|\Z)", conf, flags=re.M | re.S):
+        kind = re.search(r"^type = (\w+)", body, flags=re.M)
+        out[(name, kind.group(1) if kind else "")] = body
+    return out
+
+
+def test_pjsip_has_trunk_units_fallback_members_and_operators(directory, tmp_path):
+    settings = Settings.load(profile="demo", asterisk={"operators": 3})
+    pjsip = sections(rendered(settings, directory, tmp_path)["pjsip.conf"])
+    assert f"context = {c.CONTEXT_TRUNK}" in pjsip[("trunk", "endpoint")]
+    assert f"contact = sip:{settings.sip.trunk_host}:{settings.sip.trunk_port}" in pjsip[("trunk", "aor")]
+    assert f"match = {settings.sip.trunk_match}" in pjsip[("trunk-identify", "identify")]
+    for name in ["operator-1", "operator-2", "operator-3", "supervisor-1", "amb-kuta-1", "bpbd-posko"]:
+        assert f"context = {c.CONTEXT_INTERNAL}" in pjsip[(name, "endpoint")]
+        assert f"username = {name}" in pjsip[(name, "auth")]
+        assert "max_contacts = 1" in pjsip[(name, "aor")] and "remove_existing = yes" in pjsip[(name, "aor")]
+    assert ("operator-4", "endpoint") not in pjsip
+
+
+def test_a_unit_reached_over_the_trunk_gets_no_endpoint(directory, tmp_path):
+    pjsip = rendered(Settings.load(profile="demo"), directory, tmp_path)["pjsip.conf"]
+    assert "0361111222" not in pjsip
+
+
+def test_production_config_carries_no_demo_password(directory, tmp_path):
+    files = rendered(Settings.load(**PRODUCTION), directory, tmp_path)
+    for name, text in files.items():
+        assert "siaga-demo" not in text, name
+    passwords = re.findall(r"^password = (.+)$", files["pjsip.conf"], flags=re.M)
+    assert len(passwords) == len(set(passwords)) >= 7  # one strong password per endpoint
+    assert all(len(p) >= 24 for p in passwords)
+    assert "password = ari-test-secret" in files["ari.conf"]
+
+
+def test_generated_passwords_are_kept_private_and_survive_re_rendering(directory, tmp_path):
+    from app.asterisk import secrets
+
+    settings = Settings.load(**PRODUCTION)
+    first = rendered(settings, directory, tmp_path)["pjsip.conf"]
+    again = rendered(settings, directory, tmp_path)["pjsip.conf"]
+    assert first == again
+    assert stat.S_IMODE(secrets.SECRETS_FILE.stat().st_mode) == 0o600
+
+
+def test_demo_profile_uses_the_demo_password(directory, tmp_path):
+    pjsip = rendered(Settings.load(profile="demo"), directory, tmp_path)["pjsip.conf"]
+    assert set(re.findall(r"^password = (.+)$", pjsip, flags=re.M)) == {"siaga-demo"}
+
+
+def test_production_without_ari_password_refuses_to_render(directory, tmp_path):
+    with pytest.raises(SettingsError, match="ari.password"):
+        render(Settings.load(profile="production"), directory, tmp_path)
+
+
+def test_semicolon_in_a_password_is_escaped_not_a_comment(directory, tmp_path):
+    settings = Settings.load(profile="production", ari={"password": "abc;def-123456"})
+    assert r"password = abc\;def-123456" in rendered(settings, directory, tmp_path)["ari.conf"]
+
+
+def test_ports_and_addresses_come_from_settings(directory, tmp_path):
+    settings = settings_on_free_ports(rtp_base=41000)
+    files = rendered(settings, directory, tmp_path)
+    assert f"bindport = {settings.ari.port}" in files["http.conf"]
+    assert f"bind = 127.0.0.1:{settings.sip.port}" in files["pjsip.conf"]
+    assert "rtpstart = 41000" in files["rtp.conf"] and "rtpend = 41999" in files["rtp.conf"]
+    # An explicit media address: Asterisk never looks up "our" address per call.
+    assert "media_address = 127.0.0.1" in files["pjsip.conf"]
+    assert f"[{settings.ari.user}]" in files["ari.conf"]
+
+
+def test_instance_folders_override_the_system_ones(directory, tmp_path):
+    render(Settings.load(profile="demo"), directory, tmp_path / "host", inside="/var/lib/siaga/x")
+    conf = (tmp_path / "host" / "etc" / "asterisk.conf").read_text()
+    assert re.search(r"^\[directories\]$", conf, flags=re.M)  # no "(!)": not a template
+    assert "astetcdir => /var/lib/siaga/x/etc" in conf
+    assert "astspooldir => /var/lib/siaga/x/spool" in conf
+    assert not re.search(r"^astdatadir", conf, flags=re.M)  # core sounds stay where the package put them
+
+
+def test_fallback_tries_group_then_default_agency_then_loops(directory, tmp_path):
+    dialplan = rendered(Settings.load(**PRODUCTION), directory, tmp_path)["extensions.conf"]
+    line_112 = context(dialplan, c.CONTEXT_FALLBACK).split("exten => 14084")[0]
+    dials = re.findall(r"Dial\(([^)]*)\)", line_112)
+    assert dials == [
+        "PJSIP/operator-1&PJSIP/operator-2&PJSIP/supervisor-1,30",
+        "PJSIP/amb-kuta-1&PJSIP/0361111222@trunk,25",
+    ]
+    assert "Playback(siaga/id/please-hold&siaga/en/please-hold)" in line_112
+    assert line_112.rstrip().endswith("Goto(group)")
+    assert c.CONTEXT_DEMO_RESPONDER not in dialplan  # production has no pretend responders
+
+
+def test_both_lines_go_to_stasis_then_fallback(directory, tmp_path):
+    settings = Settings.load(profile="demo", ari={"app": "siaga-x"})
+    trunk = context(rendered(settings, directory, tmp_path)["extensions.conf"], c.CONTEXT_TRUNK)
+    for line in c.LINES:
+        assert f"Set(__{c.VAR_LINE}={line})" in trunk
+        assert f"Stasis(siaga-x,{line})" in trunk
+        assert f"Goto({c.CONTEXT_FALLBACK},{line},1)" in trunk
+
+
+def test_demo_responders_answer_for_every_unit_and_the_group(directory, tmp_path):
+    dialplan = rendered(Settings.load(profile="demo"), directory, tmp_path)["extensions.conf"]
+    responders = context(dialplan, c.CONTEXT_DEMO_RESPONDER)
+    for exten in [u.id for u in directory.units] + [c.DEMO_FALLBACK_EXTEN]:
+        assert f"exten => {exten},1,Answer()" in responders
+        assert f"Playback({c.demo_sound(exten)})" in responders
+    assert f"Dial(Local/{c.DEMO_FALLBACK_EXTEN}@{c.CONTEXT_DEMO_RESPONDER},60)" in dialplan
