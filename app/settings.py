@@ -82,6 +82,7 @@ class Settings(BaseSettings):
 
     profile: Literal["demo", "production"] = "production"
     directory: Path = paths.DEMO_DIRECTORY
+    recordings_dir: Path = paths.RECORDINGS
     ari: AriSettings = Field(default_factory=AriSettings)
     sip: SipSettings = Field(default_factory=SipSettings)
     asterisk: AsteriskSettings = Field(default_factory=AsteriskSettings)

@@ -1,0 +1,91 @@
+"""``siaga run``: the whole system in the foreground (Asterisk + call service).
+
+Ctrl-C stops the call service first (calls then fall back to the dialplan
+route), then Asterisk, so nothing is left running.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from app import logs
+from app.cli.system import PROFILE, _settings, _until_signal
+
+log = logging.getLogger("siaga.run")
+
+
+def run(
+    profile: str | None = PROFILE,
+    log_level: str = typer.Option("INFO", help="DEBUG shows every ARI event."),
+) -> None:
+    """Start Asterisk and the call service in the foreground; Ctrl-C stops both cleanly.
+
+    `make run` calls this with --profile demo: well-known passwords, and a demo
+    responder answers for any unit line that no phone has registered.
+    """
+    from app.asterisk.runtime import AsteriskInstance
+    from app.db import make_engine, migrate, session_factory
+    from app.directory.loader import DirectoryError, load_directory
+    from app.directory.service import load_into_db
+    from app.prompts import render_prompts
+    from ivr.service import CallService
+
+    logs.setup(log_level)
+    settings = _settings(profile)
+    step = _Steps(5)
+    try:
+        step("agency directory", settings.directory)
+        directory = load_directory(settings.directory)
+        step("database", settings.database.url.split("@")[-1])
+        migrate(settings.database.url)
+        with session_factory(make_engine(settings.database.url))() as session:
+            load_into_db(session, directory, source=str(settings.directory))
+        step("prompts", "espeak-ng + sox, cached")
+        render_prompts(directory=directory, progress=True)
+        step("Asterisk", f"SIP udp {settings.sip.bind_host}:{settings.sip.port}, ARI {settings.ari.base_url}")
+        asterisk = AsteriskInstance(settings, directory, name="main")
+        asterisk.start()
+        step("call service", f"health http://{settings.web.host}:{settings.web.port}/healthz")
+        service = CallService(settings)
+    except DirectoryError as exc:
+        typer.secho(f"siaga: {exc}", fg="red", err=True)
+        raise typer.Exit(2)
+    except Exception as exc:
+        typer.secho(f"siaga: cannot start: {exc}", fg="red", err=True)
+        if "asterisk" in locals():
+            asterisk.stop()
+        raise typer.Exit(2)
+    _banner(settings, directory)
+    try:
+        asyncio.run(_until_signal(service.run))
+    finally:
+        typer.echo("stopping Asterisk ...", err=True)
+        asterisk.stop()
+        typer.echo("stopped.", err=True)
+
+
+class _Steps:
+    def __init__(self, total: int) -> None:
+        self.total, self.n = total, 0
+
+    def __call__(self, what: str, detail: object = "") -> None:
+        self.n += 1
+        typer.secho(f"[{self.n}/{self.total}] {what}", bold=True, nl=False, err=True)
+        typer.echo(f"  {detail}", err=True)
+
+
+def _banner(settings, directory) -> None:
+    sip = f"{settings.sip.bind_host}:{settings.sip.port}"
+    lines = [
+        "",
+        f"Siaga is running ({settings.profile} profile). Ctrl-C stops everything.",
+        f"  try a call:       .venv/bin/siaga dial 112 --press 9,1,2",
+        f"  read the cases:   .venv/bin/siaga cases list",
+        f"  softphone caller: send calls to sip:112@{sip} from {settings.sip.trunk_match} (the trunk)",
+        f"  unit phone:       register as <unit id>@{sip}, e.g. {directory.units[0].id}"
+        + (f" / password {settings.sip.endpoint_password.get_secret_value()}" if settings.demo else ""),
+        "",
+    ]
+    typer.echo("\n".join(lines), err=True)

@@ -1,0 +1,124 @@
+"""CallControl over ARI, for one call.
+
+Asterisk quirks handled here:
+- The caller's call is already answered (the IVR ran), so a 180 cannot be
+  sent any more: ringback while agency lines ring is a ``tone:ring`` playback.
+- Recording one channel captures one direction and fails (409) once it is
+  bridged: we record the bridge.
+- The demo responder is a Local channel; its ``;1`` half is ours (our id) and
+  enters Stasis only when the ``;2`` half has run ``Answer()``.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from app.asterisk import constants as k
+from ivr.ari import errors
+from ivr.ari.client import AriClient
+from ivr.ari_adapter import ids
+
+log = logging.getLogger("siaga.ari")
+
+LEG_APP_ARG = "leg"  # Stasis args of an agency leg; callers carry their line number
+
+
+class AriCallControl:
+    def __init__(self, client: AriClient, *, app: str, key: str, caller_channel: str, demo: bool) -> None:
+        self.client, self.app, self.key, self.caller = client, app, key, caller_channel
+        self.demo = demo
+
+    async def answer(self) -> None:
+        await self.client.answer(self.caller)
+
+    async def play(self, prompt: str, language: str, token: str) -> None:
+        media = f"sound:{k.sound(prompt, language)}"
+        await self.client.play(self.caller, ids.playback_id(self.key, token), media)
+
+    async def stop_playback(self, token: str) -> None:
+        await _ignore_gone(self.client.stop_playback(ids.playback_id(self.key, token)))
+
+    async def start_ringback(self) -> None:
+        await _ignore_gone(self.client.play(self.caller, ids.ringback_id(self.key), "tone:ring"))
+
+    async def stop_ringback(self) -> None:
+        await _ignore_gone(self.client.stop_playback(ids.ringback_id(self.key)))
+
+    async def dial(self, leg: str, dial: str, timeout: int, caller_id: str) -> None:
+        endpoint = await self._reachable(dial)
+        await self.client.originate(
+            endpoint,
+            channel_id=ids.leg_channel_id(self.key, leg),
+            app=self.app,
+            app_args=LEG_APP_ARG,
+            caller_id=caller_id,
+            timeout=timeout,
+        )
+
+    async def _reachable(self, dial: str) -> str:
+        """In the demo profile a unit line that no phone has registered is answered by the demo responder."""
+        tech, _, resource = dial.partition("/")
+        if not self.demo or tech.upper() != "PJSIP" or "@" in resource:
+            return dial
+        try:
+            state = (await self.client.get_endpoint("PJSIP", resource)).get("state")
+        except errors.AriError:
+            state = "unknown"
+        if state == "online":
+            return dial
+        name = k.DEMO_FALLBACK_EXTEN if resource.startswith(k.OPERATOR_PREFIX) else resource
+        return f"Local/{name}@{k.CONTEXT_DEMO_RESPONDER}"
+
+    async def hangup_leg(self, leg: str) -> None:
+        await _ignore_gone(self.client.hangup(ids.leg_channel_id(self.key, leg)))
+
+    async def connect(self, leg: str, recording: str) -> None:
+        bridge = ids.bridge_id(self.key)
+        await self.client.create_bridge(bridge, type="mixing")
+        await self.client.add_to_bridge(bridge, self.caller)
+        await self.client.add_to_bridge(bridge, ids.leg_channel_id(self.key, leg))
+        try:
+            await self.client.record_bridge(bridge, _recording_name(recording), fmt="wav")
+        except errors.AriError as exc:  # a call without a recording is still a call
+            log.warning("recording %s could not start: %s", recording, exc)
+
+    async def save_recording(self, recording: str) -> bytes | None:
+        name = _recording_name(recording)
+        await _ignore_gone(self.client.stop_recording(name))
+        await _ignore_gone(self.client.destroy_bridge(ids.bridge_id(self.key)))
+        for _ in range(20):  # the file is finalised just after the stop
+            try:
+                data = await self.client.stored_recording_file(name)
+            except errors.AriNotFound:
+                await asyncio.sleep(0.1)
+                continue
+            await _ignore_gone(self.client.delete_stored_recording(name))
+            return data
+        return None
+
+    async def to_fallback(self, line: str) -> None:
+        # Stay subscribed to the caller after it leaves Stasis, to learn when the call ends.
+        await _ignore_gone(
+            self.client.request(
+                "POST", f"/applications/{self.app}/subscription", params={"eventSource": f"channel:{self.caller}"}
+            )
+        )
+        await _ignore_gone(self.client.stop_playback(ids.ringback_id(self.key)))
+        await self.client.continue_in_dialplan(self.caller, k.CONTEXT_FALLBACK, line, 1)
+
+    async def hangup_caller(self) -> None:
+        await _ignore_gone(self.client.hangup(self.caller))
+
+
+def _recording_name(recording: str) -> str:
+    return f"siaga-{recording}"
+
+
+async def _ignore_gone(coro) -> None:
+    """Stopping or hanging up something that has already ended is not an error."""
+    try:
+        await coro
+    except errors.AriNotFound:
+        pass
+    except errors.AriConflict:
+        pass

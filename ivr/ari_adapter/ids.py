@@ -1,0 +1,40 @@
+"""Our resource ids: ``sg<key>-<suffix>``; the call key is recoverable from the id alone."""
+from __future__ import annotations
+
+import uuid
+
+PREFIX = "sg"
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def rid(key: str, suffix: str) -> str:
+    return f"{PREFIX}{key}-{suffix}"
+
+
+def key_of(resource_id: str | None) -> str | None:
+    if not resource_id or not resource_id.startswith(PREFIX) or "-" not in resource_id:
+        return None
+    return resource_id[len(PREFIX) :].split("-", 1)[0] or None
+
+
+def suffix_of(resource_id: str) -> str:
+    return resource_id.split("-", 1)[1] if "-" in resource_id else ""
+
+
+def playback_id(key: str, token: str) -> str:
+    return rid(key, f"pb-{token}")
+
+
+def leg_channel_id(key: str, leg: str) -> str:
+    return rid(key, leg)
+
+
+def bridge_id(key: str) -> str:
+    return rid(key, "br")
+
+
+def ringback_id(key: str) -> str:
+    return rid(key, "ring")

@@ -1,0 +1,114 @@
+"""One event reader, one worker per call.
+
+The reader hands every ARI event to ``CallRouter.route``, which never blocks:
+it finds the call the event belongs to and puts it on that call's queue. Each
+call's worker handles its events in order; a slow call (a slow database
+write, a slow ARI request) delays only itself.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Awaitable, Callable
+
+from ivr.ari_adapter import ids
+from ivr.ari_adapter.translate import translate
+
+log = logging.getLogger("siaga.router")
+
+# Builds the flow of a new call: (key, StasisStart event, post) -> flow
+FlowFactory = Callable[[str, dict, Callable[[object], None]], object]
+
+
+class CallWorker:
+    def __init__(
+        self, key: str, caller_channel: str, flow_factory: FlowFactory, first: dict, *, resumed: bool = False
+    ) -> None:
+        self.key, self.caller, self.resumed = key, caller_channel, resumed
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.flow = flow_factory(key, first, self.post)
+        self.task: asyncio.Task | None = None
+
+    def post(self, item: object) -> None:
+        self.queue.put_nowait(item)
+
+    async def run(self, done: Callable[[str], None]) -> None:
+        try:
+            await self._guard(self.flow.adopt() if self.resumed else self.flow.start())
+            while not self.flow.finished:
+                item = await self.queue.get()
+                event = translate(item, self.key, self.caller) if isinstance(item, dict) else item
+                if event is not None:
+                    await self._guard(self.flow.handle(event))
+        finally:
+            done(self.key)
+
+    async def _guard(self, coro: Awaitable) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self.flow.fail_safe(exc)
+
+
+class CallRouter:
+    def __init__(self, flow_factory: FlowFactory, *, on_orphan: Callable[[dict], Awaitable[None]] | None = None) -> None:
+        self.flow_factory = flow_factory
+        self.on_orphan = on_orphan
+        self.workers: dict[str, CallWorker] = {}
+        self.by_channel: dict[str, str] = {}  # caller channel id -> call key
+        self._tasks: set[asyncio.Task] = set()
+
+    def route(self, event: dict) -> None:
+        key = self._key_of(event)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("event %s %s -> %s", event.get("type"), _ids(event), key)
+        if key is not None:
+            worker = self.workers.get(key)
+            if worker is not None:
+                worker.post(event)
+            elif event.get("type") == "StasisStart" and self.on_orphan:
+                self._spawn(self.on_orphan(event))  # e.g. a leg answered after its call ended
+            return
+        if event.get("type") == "StasisStart":
+            self.start_call(event)
+
+    def start_call(self, event: dict, *, resumed: bool = False) -> CallWorker:
+        channel = event["channel"]["id"]
+        key = ids.new_key()
+        worker = CallWorker(key, channel, self.flow_factory, event, resumed=resumed)
+        self.workers[key] = worker
+        self.by_channel[channel] = key
+        worker.task = asyncio.create_task(worker.run(self._done), name=f"call-{key}")
+        return worker
+
+    def _key_of(self, event: dict) -> str | None:
+        for field in ("channel", "peer", "playback", "bridge"):
+            rid = (event.get(field) or {}).get("id")
+            if rid:
+                key = ids.key_of(rid) or self.by_channel.get(rid)
+                if key:
+                    return key
+        return None
+
+    def _done(self, key: str) -> None:
+        worker = self.workers.pop(key, None)
+        if worker:
+            self.by_channel.pop(worker.caller, None)
+
+    def _spawn(self, coro: Awaitable) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        tasks = [w.task for w in self.workers.values() if w.task]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+
+def _ids(event: dict) -> str:
+    return " ".join(
+        f"{field}={(event.get(field) or {}).get('id')}" for field in ("channel", "peer", "playback", "bridge") if event.get(field)
+    )

@@ -1,0 +1,74 @@
+"""Typed call events beyond the IVR engine's own (past tense: they happened).
+
+A *leg* is one outgoing call to an agency line, identified by our own id.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ivr.engine.events import CallerHungUp, DigitPressed, PromptFinished, TimerExpired
+
+
+@dataclass(frozen=True)
+class LegRinging:
+    leg: str
+
+
+@dataclass(frozen=True)
+class LegAnswered:
+    leg: str
+
+
+@dataclass(frozen=True)
+class LegEnded:
+    """The leg's channel is gone (before or after it was answered)."""
+
+    leg: str
+    cause: int = 0
+    cause_txt: str = ""
+
+
+@dataclass(frozen=True)
+class LegFailedToStart:
+    """Asterisk refused to create the leg at all (unknown endpoint, bad dial string)."""
+
+    leg: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CallerLeftApp:
+    """The caller's channel left our Stasis app: a hang-up, unless we sent it to the fallback route."""
+
+
+@dataclass(frozen=True)
+class ServiceResumed:
+    """The call service reconnected to Asterisk and found this call still there."""
+
+
+CallEvent = (
+    DigitPressed
+    | PromptFinished
+    | TimerExpired
+    | CallerHungUp
+    | LegRinging
+    | LegAnswered
+    | LegEnded
+    | LegFailedToStart
+    | CallerLeftApp
+    | ServiceResumed
+)
+
+__all__ = [
+    "CallEvent",
+    "CallerHungUp",
+    "CallerLeftApp",
+    "DigitPressed",
+    "LegAnswered",
+    "LegEnded",
+    "LegFailedToStart",
+    "LegRinging",
+    "PromptFinished",
+    "ServiceResumed",
+    "TimerExpired",
+]

@@ -1,0 +1,37 @@
+"""What a call flow may ask of the telephony side (the port; ARI is one adapter).
+
+Every method refers to resources by OUR ids (tokens, leg ids); the adapter
+maps them to channel, playback and bridge ids.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class CallControl(Protocol):
+    async def answer(self) -> None: ...
+
+    async def play(self, prompt: str, language: str, token: str) -> None: ...
+
+    async def stop_playback(self, token: str) -> None: ...
+
+    async def start_ringback(self) -> None:
+        """The caller hears ringing while agency lines are tried (the call is already answered)."""
+
+    async def stop_ringback(self) -> None: ...
+
+    async def dial(self, leg: str, dial: str, timeout: int, caller_id: str) -> None:
+        """Start ringing an agency line. Progress arrives later as LegRinging/LegAnswered/LegEnded."""
+
+    async def hangup_leg(self, leg: str) -> None: ...
+
+    async def connect(self, leg: str, recording: str) -> None:
+        """Bridge the caller with an answered leg and record the bridge under ``recording``."""
+
+    async def save_recording(self, recording: str) -> bytes | None:
+        """Stop the recording and return its audio (WAV), or None when there is none."""
+
+    async def to_fallback(self, line: str) -> None:
+        """Hand the caller to the dialplan fallback route (humans of last resort)."""
+
+    async def hangup_caller(self) -> None: ...

@@ -1,0 +1,112 @@
+"""The call service's composition root.
+
+Builds every part from the settings (database, case store, directory, menus,
+ARI client, event stream, router, health endpoint) and hands each part what it
+needs; no module creates its own clients.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from app import paths
+from app.db import make_engine, migrate, session_factory
+from app.directory.loader import load_directory
+from app.prompts.render import prompt_exists
+from app.settings import Settings
+from ivr.ari.client import AriClient
+from ivr.ari.stream import EventStream
+from ivr.ari_adapter.control import AriCallControl
+from ivr.ari_adapter.resync import Resync
+from ivr.ari_adapter.router import CallRouter
+from ivr.calls.casestore import CaseStore
+from ivr.calls.flow import CallFlow
+from ivr.engine.menus import load_menus, validate
+from ivr.health import health_app
+
+log = logging.getLogger("siaga.service")
+
+
+class CallService:
+    def __init__(self, settings: Settings) -> None:
+        settings.check_secrets()
+        self.settings = settings
+        self.directory = load_directory(settings.directory)
+        self.menus = load_menus()
+        validate(self.menus, prompt_exists)
+        migrate(settings.database.url)
+        self.db = make_engine(settings.database.url)
+        self.store = CaseStore(session_factory(self.db))
+        ari = settings.ari
+        self.client = AriClient(ari.base_url, ari.user, ari.password.get_secret_value())
+        self.stream = EventStream.from_settings(ari)
+        self.recordings_dir = settings.recordings_dir
+        self.router = CallRouter(self._new_flow, on_orphan=self._orphan)
+        self.resync = Resync(self.client, self.router, app=ari.app, adopt=self._adopt)
+
+    def _new_flow(self, key: str, start: dict, post) -> CallFlow:
+        channel = start["channel"]
+        args = start.get("args") or [""]
+        port = AriCallControl(
+            self.client, app=self.settings.ari.app, key=key, caller_channel=channel["id"], demo=self.settings.demo
+        )
+        return CallFlow(
+            line=str(args[0]),
+            caller_number=(channel.get("caller") or {}).get("number") or "unknown",
+            channel_id=channel["id"],
+            port=port,
+            store=self.store,
+            menus=self.menus,
+            directory=self.directory,
+            recordings_dir=self.recordings_dir,
+            post=post,
+        )
+
+    async def _orphan(self, event: dict) -> None:
+        """A leg of ours entered the app after its call was gone: release the agency line."""
+        channel = event["channel"]["id"]
+        log.info("releasing orphan channel %s", channel)
+        try:
+            await self.client.hangup(channel)
+        except Exception:  # already gone
+            pass
+
+    async def _adopt(self, channel: dict) -> None:
+        """A caller found in the app after a restart: give it a flow that takes the safe path."""
+        from ivr.calls.events import ServiceResumed
+
+        event = {"type": "StasisStart", "channel": channel, "args": [channel.get("dialplan", {}).get("exten", "")]}
+        worker = self.router.start_call(event, resumed=True)
+        worker.post(ServiceResumed())
+
+    def status(self) -> dict:
+        connected = self.stream.connected.is_set()
+        return {
+            "status": "ok" if connected else "degraded",
+            "ari": self.stream.state,
+            "calls": len(self.router.workers),
+            "profile": self.settings.profile,
+        }
+
+    async def run(self, stop: asyncio.Event) -> None:
+        web = self.settings.web
+        server = uvicorn.Server(
+            uvicorn.Config(health_app(self.status), host=web.host, port=web.port, log_level="warning", lifespan="off")
+        )
+        server.install_signal_handlers = lambda: None  # the caller owns signals
+        tasks = [
+            asyncio.create_task(server.serve(), name="health"),
+            asyncio.create_task(self.stream.run(self.router.route, on_connected=self.resync.run), name="ari-events"),
+        ]
+        log.info("call service up: ARI %s app %s, health http://%s:%s/healthz", self.settings.ari.base_url,
+                 self.settings.ari.app, web.host, web.port)
+        await stop.wait()
+        log.info("call service stopping (%d calls in progress stay with Asterisk)", len(self.router.workers))
+        self.stream.stop()
+        server.should_exit = True
+        await asyncio.wait(tasks, timeout=5)
+        await self.client.aclose()
+        self.store.close()
