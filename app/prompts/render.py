@@ -27,7 +27,7 @@ DEMO_VOICE = "en-us"
 DEMO_TEXT = "This is {name}, Siaga demo responder. You are connected; what you say is echoed back."
 RECORDED = paths.ROOT / "prompts" / "recorded"
 # Part of every cache key: change it when the pipeline's output would change.
-PIPELINE = "espeak-ng -s 150 | sox -r 8000 -c 1 -b 16 norm -3 | v1"
+PIPELINE = "espeak-ng -s 175 | sox -r 8000 -c 1 -b 16 norm -3 | v1"
 SOX_OUT = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]
 MANIFEST = ".siaga-prompts.json"
 
@@ -141,7 +141,7 @@ def _build(job: Job, target: Path) -> None:
         source = job.recorded
         if source is None:
             source = Path(tmp) / "voice.wav"
-            _run(["espeak-ng", "-v", job.voice, "-s", "150", "-w", str(source), "--stdin"], job, stdin=job.text)
+            _run(["espeak-ng", "-v", job.voice, "-s", "175", "-w", str(source), "--stdin"], job, stdin=job.text)
         out = Path(tmp) / "out.wav"
         _run(["sox", str(source), *SOX_OUT, str(out), "norm", "-3"], job)
         shutil.move(out, target)  # whole files only: Asterisk may be playing the old one

@@ -17,6 +17,7 @@ from app.asterisk import constants as k
 from ivr.ari import errors
 from ivr.ari.client import AriClient
 from ivr.ari_adapter import ids
+from ivr.calls.port import CallerGone
 
 log = logging.getLogger("siaga.ari")
 
@@ -98,13 +99,19 @@ class AriCallControl:
 
     async def to_fallback(self, line: str) -> None:
         # Stay subscribed to the caller after it leaves Stasis, to learn when the call ends.
-        await _ignore_gone(
-            self.client.request(
-                "POST", f"/applications/{self.app}/subscription", params={"eventSource": f"channel:{self.caller}"}
-            )
-        )
+        try:
+            await self.client.subscribe(self.app, f"channel:{self.caller}")
+        except (errors.AriNotFound, errors.AriBadRequest) as exc:
+            raise CallerGone(str(exc)) from exc
+        except errors.AriError as exc:
+            if exc.status == 422:  # "Event source does not exist": the channel is gone
+                raise CallerGone(str(exc)) from exc
+            raise
         await _ignore_gone(self.client.stop_playback(ids.ringback_id(self.key)))
-        await self.client.continue_in_dialplan(self.caller, k.CONTEXT_FALLBACK, line, 1)
+        try:
+            await self.client.continue_in_dialplan(self.caller, k.CONTEXT_FALLBACK, line, 1)
+        except errors.AriNotFound as exc:
+            raise CallerGone(str(exc)) from exc
 
     async def hangup_caller(self) -> None:
         await _ignore_gone(self.client.hangup(self.caller))

@@ -19,7 +19,7 @@ from app.directory.schema import Directory
 from ivr.calls import events as ev
 from ivr.calls.casestore import CaseStore
 from ivr.calls.forwarding import CancelLeg, ConnectLeg, DialLeg, Exhausted, Forwarding
-from ivr.calls.port import CallControl
+from ivr.calls.port import CallControl, CallerGone
 from ivr.calls.states import CallState, CallStates
 from ivr.engine import actions as act
 from ivr.engine import engine
@@ -54,6 +54,8 @@ class CallFlow:
         self.attempts: dict[str, int] = {}
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.recording: str | None = None
+        self.in_dialplan = False  # handed to the dialplan fallback route
+        self.before_fallback = CallState.RECEIVED
 
     @property
     def finished(self) -> bool:
@@ -93,6 +95,8 @@ class CallFlow:
         elif isinstance(event, ev.CallerLeftApp):
             if self.states.state is not CallState.FALLBACK:
                 await self._caller_gone()
+            elif not self.in_dialplan:  # it left on its own before we could hand it over
+                await self._finish(_abandoned(self.before_fallback), caller_gone=True)
         elif isinstance(event, (ev.DigitPressed, ev.PromptFinished, ev.TimerExpired)):
             await self._input(event)
         elif isinstance(event, ev.LegRinging):
@@ -217,8 +221,9 @@ class CallFlow:
             await self.port.hangup_leg(leg_id)
         except Exception as exc:
             log.info("%s cancel %s: %s", self.ticket, leg_id, exc)
-        if leg_id in self.attempts:
-            await self.store.update_attempt(self.attempts[leg_id], outcome="cancelled", ended_at=utcnow())
+        if leg_id in self.attempts:  # a record: failing to write it must not keep other lines ringing
+            record = self.store.update_attempt(self.attempts[leg_id], outcome="cancelled", ended_at=utcnow())
+            await self._safely(record)
 
     async def _connect(self, leg) -> None:
         now = utcnow()
@@ -252,20 +257,24 @@ class CallFlow:
     async def _finish(self, disposition: str, caller_gone: bool = False) -> None:
         self._cancel_timers()
         was_connected = self.states.state is CallState.CONNECTED
-        for leg in self.forwarding.live_legs() if self.forwarding else []:
-            if leg is not self.forwarding.winner:
-                leg.state = "ended"
-                await self._cancel_leg(leg.id)
-            else:
-                await self._safely(self.port.hangup_leg(leg.id))
-                await self.store.update_attempt(self.attempts[leg.id], ended_at=utcnow())
-        if not caller_gone:
-            await self._safely(self.port.hangup_caller())
-        if was_connected and self.recording:
-            await self._save_recording()
-        await self.store.update(self.ticket, status="ended", disposition=disposition, ended_at=utcnow())
-        await self.store.event(self.ticket, "ended", {"disposition": disposition})
-        self.states.move(CallState.ENDED, disposition)
+        try:
+            for leg in self.forwarding.live_legs() if self.forwarding else []:
+                if leg is not self.forwarding.winner:
+                    leg.state = "ended"
+                    await self._cancel_leg(leg.id)
+                else:
+                    await self._safely(self.port.hangup_leg(leg.id))
+                    await self._safely(self.store.update_attempt(self.attempts[leg.id], ended_at=utcnow()))
+            if not caller_gone:
+                await self._safely(self.port.hangup_caller())
+            if was_connected and self.recording:
+                await self._safely(self._save_recording())
+            await self.store.update(self.ticket, status="ended", disposition=disposition, ended_at=utcnow())
+            await self.store.event(self.ticket, "ended", {"disposition": disposition})
+        finally:
+            # Even when a record failed (fail_safe logs it), the call is over: its worker must
+            # stop, and fail_safe must not send a caller who has gone to the fallback route.
+            self.states.move(CallState.ENDED, disposition)
 
     async def _save_recording(self) -> None:
         data = await self._safely(self.port.save_recording(self.ticket))
@@ -280,10 +289,29 @@ class CallFlow:
 
     async def _to_fallback(self, why: str) -> None:
         self._cancel_timers()
+        self.before_fallback = self.states.state
         self.states.move(CallState.FALLBACK, why)
-        await self.store.update(self.ticket, status="fallback", disposition="fallback")
-        await self.store.event(self.ticket, "fallback", {"why": why})
-        await self.port.to_fallback(self.line)
+        # The records must not stop the transfer: once in FALLBACK, fail_safe does not try again,
+        # and with no case at all (the database refused it) the caller still needs a human.
+        await self._safely(self.store.update(self.ticket, status="fallback", disposition="fallback"))
+        await self._safely(self.store.event(self.ticket, "fallback", {"why": why}))
+        await self._hand_to_dialplan()
+
+    async def _hand_to_dialplan(self) -> None:
+        """Continue the caller in the dialplan fallback route; a few tries, then again on reconnect."""
+        for attempt in range(3):
+            try:
+                await self.port.to_fallback(self.line)
+                self.in_dialplan = True
+                return
+            except CallerGone:
+                self.states.note("caller already gone")
+                await self._finish(_abandoned(self.before_fallback), caller_gone=True)
+                return
+            except Exception as exc:
+                log.error("%s fallback route not reached (try %d): %s", self.ticket, attempt + 1, exc)
+                await asyncio.sleep(0.2 * (attempt + 1))
+        log.critical("%s caller could not be handed to the fallback route; retrying after reconnect", self.ticket)
 
     async def fail_safe(self, exc: BaseException) -> None:
         """Something broke inside this call: log it, and make sure a human still answers."""
@@ -304,6 +332,8 @@ class CallFlow:
         """Back after an ARI reconnect: events may have been missed; take the safe path."""
         if self.states.state in (CallState.RECEIVED, CallState.IVR):
             await self._to_fallback("service reconnected mid-IVR")
+        elif self.states.state is CallState.FALLBACK and not self.in_dialplan:
+            await self._hand_to_dialplan()
 
     def _cancel_timers(self) -> None:
         for handle in self.timers.values():
@@ -318,12 +348,19 @@ class CallFlow:
             return None
 
 
+def _abandoned(state: CallState) -> str:
+    """The disposition of a call whose caller hung up in ``state``."""
+    if state is CallState.CONNECTED:
+        return "completed"
+    if state is CallState.FORWARDING:
+        return "abandoned-while-forwarding"
+    return "abandoned-in-ivr"
+
+
 def _outcome(cause: int) -> str:
-    """Q.850 cause of a leg that ended before it was answered."""
-    if cause == 17:
+    """Q.850 cause of a leg that ended before it was answered (one of the case log's OUTCOMES)."""
+    if cause in (17, 21):  # busy, or declined (call rejected): either way the unit did not take it
         return "busy"
     if cause in (18, 19, 0, 16):
         return "no-answer"
-    if cause == 21:
-        return "rejected"
     return "failed"

@@ -8,6 +8,10 @@ from __future__ import annotations
 from typing import Protocol
 
 
+class CallerGone(Exception):
+    """The caller's channel no longer exists (hung up while we were acting on it)."""
+
+
 class CallControl(Protocol):
     async def answer(self) -> None: ...
 
@@ -32,6 +36,9 @@ class CallControl(Protocol):
         """Stop the recording and return its audio (WAV), or None when there is none."""
 
     async def to_fallback(self, line: str) -> None:
-        """Hand the caller to the dialplan fallback route (humans of last resort)."""
+        """Hand the caller to the dialplan fallback route (humans of last resort).
+
+        Raises CallerGone when there is no caller left to hand over.
+        """
 
     async def hangup_caller(self) -> None: ...

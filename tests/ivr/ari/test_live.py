@@ -14,8 +14,8 @@ import pytest
 from app.asterisk import AsteriskInstance, AsteriskNotFound, find_asterisk
 from app.asterisk.constants import CONTEXT_DEMO_RESPONDER, DEMO_FALLBACK_EXTEN
 from app.directory.loader import load_directory
-from app.settings import Settings
 from ivr.ari import AriAuthError, AriClient, AriNotFound, AriUnavailable, EventStream
+from tests.app.asterisk.support import settings_on_free_ports
 from tests.support.parts import need
 
 pytestmark = pytest.mark.asterisk
@@ -25,7 +25,8 @@ RESPONDER = f"Local/{DEMO_FALLBACK_EXTEN}@{CONTEXT_DEMO_RESPONDER}"
 
 @pytest.fixture(scope="module")
 def asterisk():
-    settings = Settings.load(profile="demo", ari={"port": 26088}, sip={"port": 26060})
+    # Ports the kernel picks: no clash with `make run` or another test's Asterisk.
+    settings = settings_on_free_ports(rtp_base=45000)
     try:
         find_asterisk(settings)
         found = True

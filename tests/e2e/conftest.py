@@ -1,0 +1,36 @@
+"""One real system (Asterisk + call service) shared by the end-to-end tests of a module."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from app.asterisk import AsteriskNotFound, find_asterisk
+from app.settings import Settings
+from tests.e2e.system import System
+from tests.support.parts import need
+
+
+def _parts_available() -> bool:
+    try:
+        find_asterisk(Settings(profile="demo"))
+    except AsteriskNotFound:
+        return False
+    try:
+        import pjsua2  # noqa: F401
+    except ImportError:
+        return False
+    return os.geteuid() == 0 and shutil.which("espeak-ng") is not None
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    need(_parts_available(), "Asterisk 22, pjsua2 and espeak-ng (run `make bootstrap`)")
+    s = System(tmp_path_factory.mktemp("e2e"))
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+        shutil.rmtree(s.asterisk.dir, ignore_errors=True)

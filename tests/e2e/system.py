@@ -1,0 +1,162 @@
+"""The whole system for end-to-end tests: a real Asterisk, the call service as a
+subprocess (so it can be stopped and killed like in production), a database,
+and pjsua2 user agents for callers and agency lines."""
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from app.asterisk import AsteriskInstance
+from app.cases.service import list_cases
+from app.cases.views import case_as_dict
+from app.db import make_engine, migrate, session_factory
+from app.directory.loader import load_directory
+from app.prompts import render_prompts
+from app.settings import Settings
+from app.sipua.control import SipUa, start_call, start_line
+
+HERE = Path(__file__).parent
+SIAGA = Path(sys.executable).parent / "siaga"
+
+
+def free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class System:
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.directory_file = HERE / "directory.yaml"
+        rtp = random.randrange(20000, 30000, 1000)
+        self.values = {
+            "SIAGA_PROFILE": "production",
+            "SIAGA_ARI__PASSWORD": "e2e-ari-" + secrets.token_hex(8),
+            "SIAGA_ARI__PORT": str(free_port(socket.SOCK_STREAM)),
+            "SIAGA_SIP__PORT": str(free_port(socket.SOCK_DGRAM)),
+            "SIAGA_SIP__ENDPOINT_PASSWORD": "e2e-sip-" + secrets.token_hex(8),
+            "SIAGA_SIP__RTP_START": str(rtp),
+            "SIAGA_SIP__RTP_END": str(rtp + 999),
+            "SIAGA_WEB__PORT": str(free_port(socket.SOCK_STREAM)),
+            "SIAGA_DIRECTORY": str(self.directory_file),
+            "SIAGA_RECORDINGS_DIR": str(tmp / "recordings"),
+            "DATABASE_URL": f"sqlite:///{tmp / 'cases.db'}",
+        }
+        self.env = {**os.environ, **self.values}
+        self.settings = Settings(
+            profile="production",
+            directory=self.directory_file,
+            recordings_dir=tmp / "recordings",
+            ari={"port": int(self.values["SIAGA_ARI__PORT"]), "password": self.values["SIAGA_ARI__PASSWORD"]},
+            sip={
+                "port": int(self.values["SIAGA_SIP__PORT"]),
+                "endpoint_password": self.values["SIAGA_SIP__ENDPOINT_PASSWORD"],
+                "rtp_start": rtp,
+                "rtp_end": rtp + 999,
+            },
+            web={"port": int(self.values["SIAGA_WEB__PORT"])},
+            database={"url": self.values["DATABASE_URL"]},
+        )
+        self.directory = load_directory(self.directory_file)
+        self.asterisk = AsteriskInstance(self.settings, self.directory, name=f"e2e-{os.getpid()}")
+        self.service: subprocess.Popen | None = None
+        self.service_log = tmp / "service.log"
+        migrate(self.settings.database.url)
+        self.sessions = session_factory(make_engine(self.settings.database.url))
+
+    # -- parts -----------------------------------------------------------------
+    def start(self) -> "System":
+        render_prompts(directory=self.directory, progress=False)
+        self.asterisk.start()
+        self.start_service()
+        return self
+
+    def stop(self) -> None:
+        self.stop_service()
+        self.asterisk.stop()
+
+    def start_service(self, wait: bool = True) -> None:
+        log = open(self.service_log, "ab")
+        self.service = subprocess.Popen(
+            [str(SIAGA), "serve", "--log-level", "DEBUG"], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        if wait:
+            self.until(lambda: self.health().get("status") == "ok", 30, "the call service to connect to ARI")
+
+    def stop_service(self, sig: int = signal.SIGTERM) -> None:
+        if self.service and self.service.poll() is None:
+            self.service.send_signal(sig)
+            try:
+                self.service.wait(10)
+            except subprocess.TimeoutExpired:
+                self.service.kill()
+                self.service.wait()
+        self.service = None
+
+    def health(self) -> dict:
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.values['SIAGA_WEB__PORT']}/healthz", timeout=2).json()
+        except (httpx.HTTPError, ValueError):
+            return {}
+
+    # -- people ----------------------------------------------------------------
+    @property
+    def registrar(self) -> str:
+        return f"sip:127.0.0.1:{self.values['SIAGA_SIP__PORT']}"
+
+    def line(self, user: str, **opts) -> SipUa:
+        """An agency (or operator) phone, registered."""
+        ua = start_line(user, self.values["SIAGA_SIP__ENDPOINT_PASSWORD"], self.registrar, **opts)
+        ua.wait_for("registered", 10)
+        return ua
+
+    def call(self, number: str, caller: str, **opts) -> SipUa:
+        """A citizen calling over the trunk (identified by source address, no registration)."""
+        return start_call(f"sip:{number}@127.0.0.1:{self.values['SIAGA_SIP__PORT']}", from_user=caller, **opts)
+
+    # -- the record ------------------------------------------------------------
+    def case(self, caller: str, *, status: set[str] | None = None, timeout: float = 20) -> dict:
+        """The case of the call from ``caller``, once its status is one of ``status``."""
+        found: dict = {}
+
+        def check():
+            nonlocal found
+            with self.sessions() as session:
+                for case in list_cases(session, limit=200):
+                    if case.caller_number == caller:
+                        found = case_as_dict(session, case, events=True)
+                        return status is None or found["status"] in status
+            return False
+
+        self.until(check, timeout, f"a case from {caller} with status in {status} (last: {found.get('status')})")
+        return found
+
+    def until(self, check, seconds: float, what: str):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            result = check()
+            if result:
+                return result
+            time.sleep(0.1)
+        raise AssertionError(f"timed out after {seconds}s waiting for {what}\n--- service log tail ---\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.service_log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no service log)"
+
+
+def new_caller() -> str:
+    return f"0813{random.randint(0, 99_999_999):08d}"

@@ -1,0 +1,158 @@
+"""A fake telephony port and a scripted call around a real CallFlow.
+
+The port records every request and can be told to fail; the call feeds
+events to the flow the way its worker would (a flow error goes to
+``fail_safe``) and reads back what the case store wrote.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import select
+
+from app.cases import service
+from app.cases.models import Attempt, Case
+from ivr.calls import events as ev
+from ivr.calls.flow import CallFlow
+
+WAV = b"RIFF\x24\x00\x00\x00WAVEfmt "  # enough of a WAV header to be recognisable
+
+
+class PortError(RuntimeError):
+    pass
+
+
+class FakePort:
+    """CallControl that remembers requests; ``fail`` makes a method raise, ``refuse`` a dial string."""
+
+    def __init__(self, recording: bytes | None = WAV) -> None:
+        self.requests: list[tuple] = []
+        self.fail: dict[str, Exception] = {}
+        self.refuse: set[str] = set()  # dial strings that fail at once ("*": all of them)
+        self.recording = recording
+        self.on_answer = None  # called when the caller is answered
+
+    def _note(self, method: str, *args) -> None:
+        self.requests.append((method, *args))
+        if method in self.fail:
+            raise self.fail[method]
+
+    def sent(self, method: str) -> list[tuple]:
+        return [r[1:] for r in self.requests if r[0] == method]
+
+    async def answer(self) -> None:
+        if self.on_answer:
+            self.on_answer()
+        self._note("answer")
+
+    async def play(self, prompt: str, language: str, token: str) -> None:
+        self._note("play", prompt, language, token)
+
+    async def stop_playback(self, token: str) -> None:
+        self._note("stop_playback", token)
+
+    async def start_ringback(self) -> None:
+        self._note("start_ringback")
+
+    async def stop_ringback(self) -> None:
+        self._note("stop_ringback")
+
+    async def dial(self, leg: str, dial: str, timeout: int, caller_id: str) -> None:
+        self._note("dial", leg, dial, timeout, caller_id)
+        if dial in self.refuse or "*" in self.refuse:
+            raise PortError(f"cannot dial {dial}")
+
+    async def hangup_leg(self, leg: str) -> None:
+        self._note("hangup_leg", leg)
+
+    async def connect(self, leg: str, recording: str) -> None:
+        self._note("connect", leg, recording)
+
+    async def save_recording(self, recording: str) -> bytes | None:
+        self._note("save_recording", recording)
+        return self.recording
+
+    async def to_fallback(self, line: str) -> None:
+        self._note("to_fallback", line)
+
+    async def hangup_caller(self) -> None:
+        self._note("hangup_caller")
+
+
+class Call:
+    """One caller on ``line``, driven event by event."""
+
+    def __init__(self, *, line: str, port: FakePort, store, sessions, menus, directory, recordings: Path) -> None:
+        self.port, self.sessions, self.recordings = port, sessions, recordings
+        self.posted: list[object] = []
+        self.flow = CallFlow(
+            line=line, caller_number="081234567890", channel_id="1700000000.1", port=port, store=store,
+            menus=menus, directory=directory, recordings_dir=recordings, post=self.posted.append,
+        )
+
+    async def start(self) -> Call:
+        await self._guarded(self.flow.start())
+        return self
+
+    async def send(self, *events: object) -> None:
+        for event in events:
+            await self._guarded(self.flow.handle(event))
+
+    async def press(self, *digits: str) -> None:
+        await self.send(*(ev.DigitPressed(d) for d in digits))
+
+    async def pump(self) -> None:
+        """Feed back what the flow posted to itself (timers, legs that failed to start)."""
+        while self.posted:
+            await self.send(self.posted.pop(0))
+
+    async def _guarded(self, coro) -> None:
+        # What the call's worker does: an error in the flow goes to its fail-safe.
+        try:
+            await coro
+        except Exception as exc:
+            await self.flow.fail_safe(exc)
+
+    # -- what the port was asked -------------------------------------------
+    def legs(self) -> dict[str, str]:
+        """Dial string -> leg id, in dialling order."""
+        return {dial: leg for leg, dial, _timeout, _cid in self.port.sent("dial")}
+
+    def dialled(self) -> list[str]:
+        return [dial for _leg, dial, _timeout, _cid in self.port.sent("dial")]
+
+    # -- what the case log holds --------------------------------------------
+    def case(self) -> Case:
+        with self.sessions() as session:
+            return service.get_case(session, self.flow.ticket)
+
+    def attempts(self) -> list[Attempt]:
+        with self.sessions() as session:
+            return service.attempts_of(session, [self.case().id])
+
+    def attempt(self, dial: str) -> Attempt:
+        return next(a for a in self.attempts() if a.dial == dial)
+
+    def events(self, kind: str | None = None) -> list:
+        with self.sessions() as session:
+            found = service.events_of(session, self.case().id)
+        return [e for e in found if kind is None or e.kind == kind]
+
+    def kinds(self) -> list[str]:
+        return [e.kind for e in self.events()]
+
+    def count_cases(self) -> int:
+        with self.sessions() as session:
+            return len(list(session.exec(select(Case))))
+
+
+def break_store(store, method: str, when=lambda *args, **kwargs: True) -> None:
+    """Make one case-store method raise (when ``when`` says so), as a database outage would."""
+    real = getattr(store, method)
+
+    async def broken(*args, **kwargs):
+        if when(*args, **kwargs):
+            raise OSError("database is down")
+        return await real(*args, **kwargs)
+
+    setattr(store, method, broken)

@@ -1,0 +1,336 @@
+"""CallFlow end to end against a fake port and the real case store (SQLite)."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.directory.routing import route
+from ivr.calls import events as ev
+from ivr.calls.port import CallerGone
+from ivr.calls.flow import CONNECTING
+from ivr.calls.states import CallState
+from tests.ivr.calls.support import WAV, PortError, break_store
+
+BUSY, NORMAL_CLEARING = 17, 16
+
+
+def dials(directory, category: str, district: str) -> list[str]:
+    """Every dial string of the route, in the order the flow must try them."""
+    return [d for c in route(directory, "112", category, district) for d in c.dials]
+
+
+async def medical_in_kuta(new_call):
+    """A 112 caller who presses 1 (medical, in Indonesian) then 2 (Kuta)."""
+    call = await new_call("112").start()
+    await call.press("1", "2")
+    return call
+
+
+async def connected(new_call):
+    call = await medical_in_kuta(new_call)
+    first = call.dialled()[0]
+    await call.send(ev.LegRinging(call.legs()[first]), ev.LegAnswered(call.legs()[first]))
+    return call, first
+
+
+# -- arrival and the IVR -------------------------------------------------------
+async def test_the_case_is_opened_before_the_call_is_answered(new_call, port):
+    call = new_call("112")
+    cases_at_answer = []
+    port.on_answer = lambda: cases_at_answer.append(call.count_cases())
+    await call.start()
+    assert cases_at_answer == [1]
+    assert port.requests[0] == ("answer",)
+    assert call.case().status == "in-ivr" and call.case().channel_id == "1700000000.1"
+    assert call.kinds() == ["received"]
+    assert port.sent("play")[0][0] == "112-welcome"
+
+
+async def test_choosing_medical_in_kuta_stores_the_choices_and_dials_the_nearest_psc_unit(new_call, port, directory):
+    call = await medical_in_kuta(new_call)
+    case = call.case()
+    assert (case.language, case.category, case.district) == ("id", "medical", "kuta")
+    assert case.status == "forwarding" and case.ivr_end_reason == "selected"
+    assert case.forwarded_at is not None and case.ivr_completed_at is not None
+    selects = [e.detail for e in call.events("ivr.select")]
+    assert selects == [{"language": "id"}, {"category": "medical"}, {"district": "kuta"}]
+    assert call.flow.states.state is CallState.FORWARDING
+
+    nearest = route(directory, "112", "medical", "kuta")[0]
+    assert nearest.agency == "psc" and "kuta" in next(u for u in directory.units if u.id == nearest.id).districts
+    assert port.sent("play")[-1] == ("connecting", "id", CONNECTING)
+    [(leg, dial, timeout, caller_id)] = port.sent("dial")
+    assert (dial, timeout) == (nearest.dials[0], nearest.ring_timeout)
+    assert case.ticket in caller_id and "081234567890" in caller_id
+    [attempt] = call.attempts()
+    assert (attempt.unit, attempt.agency, attempt.outcome) == (nearest.id, "psc", "ringing")
+
+
+async def test_the_connecting_prompt_is_followed_by_ringback_and_ringing_is_noted(new_call, port):
+    call = await medical_in_kuta(new_call)
+    first = call.dialled()[0]
+    await call.send(ev.PromptFinished(CONNECTING), ev.LegRinging(call.legs()[first]))
+    assert port.sent("start_ringback") == [()]
+    assert call.attempt(first).ringing_at is not None
+
+
+async def test_silence_in_the_category_menu_puts_the_caller_through_to_an_operator(
+    new_call, quick_menus, port, directory
+):
+    call = await new_call("112", menus=quick_menus).start()
+    for _ in range(2):  # the welcome, then the category menu: each prompt ends and nobody presses anything
+        await call.send(ev.PromptFinished(port.sent("play")[-1][2]))
+        deadline = asyncio.get_running_loop().time() + 5
+        while not call.posted:
+            assert asyncio.get_running_loop().time() < deadline, "the silence timer never fired"
+            await asyncio.sleep(0.005)
+        assert isinstance(call.posted[0], ev.TimerExpired)
+        await call.pump()
+    assert call.case().ivr_end_reason == "no-input"
+    assert call.dialled() == list(route(directory, "112", "operator", "unknown")[0].dials)
+
+
+# -- connection and endings ----------------------------------------------------
+async def test_an_answered_leg_is_connected_and_recorded_under_the_ticket(new_call, port):
+    call, first = await connected(new_call)
+    ticket = call.flow.ticket
+    assert port.sent("connect") == [(call.legs()[first], ticket)]
+    assert ("stop_playback", CONNECTING) in port.requests and ("stop_ringback",) in port.requests
+    case = call.case()
+    assert case.status == "connected" and case.agency_answered_at is not None
+    assert case.answered_by_unit == call.attempt(first).unit
+    assert call.attempt(first).outcome == "answered" and call.attempt(first).answered_at is not None
+    assert call.flow.states.state is CallState.CONNECTED
+
+
+async def test_the_agency_hanging_up_ends_the_call_and_saves_the_recording(new_call, port):
+    call, first = await connected(new_call)
+    await call.send(ev.LegEnded(call.legs()[first], NORMAL_CLEARING, "Normal Clearing"))
+    assert port.sent("hangup_caller") == [()]
+    assert port.sent("save_recording") == [(call.flow.ticket,)]
+    case = call.case()
+    assert (case.status, case.disposition) == ("ended", "completed") and case.ended_at is not None
+    assert case.recording == f"{case.ticket}.wav"
+    assert (call.recordings / case.recording).read_bytes() == WAV
+    assert call.events("recording.saved")[0].detail == {"file": case.recording, "bytes": len(WAV)}
+    assert call.attempt(first).ended_at is not None and call.attempt(first).outcome == "answered"
+    assert call.flow.finished
+
+
+async def test_the_caller_hanging_up_a_connected_call_releases_the_agency_line(new_call, port):
+    call, first = await connected(new_call)
+    await call.send(ev.CallerLeftApp())
+    assert port.sent("hangup_leg") == [(call.legs()[first],)]
+    assert port.sent("hangup_caller") == []
+    assert call.case().disposition == "completed" and call.case().recording is not None
+
+
+async def test_a_call_without_a_recording_still_ends_completed(new_call, port):
+    port.recording = None
+    call, first = await connected(new_call)
+    await call.send(ev.CallerHungUp())
+    case = call.case()
+    assert case.disposition == "completed" and case.recording is None
+    assert "recording.saved" not in call.kinds()
+
+
+async def test_the_caller_hanging_up_in_the_ivr_is_abandoned_and_nothing_is_dialled(new_call, port):
+    call = await new_call("112").start()
+    await call.press("1")
+    await call.send(ev.CallerHungUp())
+    case = call.case()
+    assert (case.status, case.disposition) == ("ended", "abandoned-in-ivr")
+    assert port.sent("dial") == [] and port.sent("hangup_caller") == []
+    assert call.kinds()[-1] == "ended" and call.flow.finished
+
+
+async def test_leaving_the_app_during_the_ivr_is_an_abandoned_call(new_call):
+    call = await new_call("14084").start()
+    await call.send(ev.CallerLeftApp())
+    assert (call.case().status, call.case().disposition) == ("ended", "abandoned-in-ivr")
+
+
+async def test_the_caller_hanging_up_while_forwarding_releases_the_ringing_lines(new_call, port):
+    call = await new_call("112").start()
+    await call.press("0")  # the operator: every command-center line rings at once
+    legs = call.legs()
+    assert len(legs) > 1
+    await call.send(ev.CallerHungUp())
+    assert sorted(port.sent("hangup_leg")) == sorted((leg,) for leg in legs.values())
+    assert {a.outcome for a in call.attempts()} == {"cancelled"}
+    assert call.case().disposition == "abandoned-while-forwarding"
+    assert port.sent("connect") == [] and port.sent("hangup_caller") == []
+
+
+async def test_digits_and_legs_after_the_hang_up_do_nothing(new_call, port):
+    call = await medical_in_kuta(new_call)
+    leg = call.legs()[call.dialled()[0]]
+    await call.send(ev.CallerHungUp())
+    before = list(port.requests)
+    await call.press("1", "2")
+    await call.send(ev.LegAnswered(leg), ev.ServiceResumed())
+    assert port.requests == before
+    assert call.kinds().count("ended") == 1
+
+
+# -- forwarding failures -------------------------------------------------------
+async def test_a_busy_unit_hands_over_to_the_next_nearest_unit(new_call, directory):
+    call = await medical_in_kuta(new_call)
+    first, second = dials(directory, "medical", "kuta")[:2]
+    await call.send(ev.LegEnded(call.legs()[first], BUSY, "User busy"))
+    assert call.dialled() == [first, second]
+    assert call.attempt(first).outcome == "busy" and call.attempt(first).ended_at is not None
+    assert call.attempt(second).outcome == "ringing"
+    assert call.events("attempt.failed")[0].detail["outcome"] == "busy"
+
+
+@pytest.mark.parametrize("cause, outcome", [(19, "no-answer"), (21, "busy"), (34, "failed")])
+async def test_a_leg_ending_before_answer_is_recorded_by_its_cause_and_the_next_unit_rings(new_call, cause, outcome):
+    call = await medical_in_kuta(new_call)
+    first = call.dialled()[0]
+    await call.send(ev.LegEnded(call.legs()[first], cause))
+    assert call.attempt(first).outcome == outcome
+    assert len(call.dialled()) == 2 and "error" not in call.kinds()
+
+
+async def test_a_dial_that_fails_at_once_moves_on_to_the_next_unit(new_call, port, directory):
+    first, second = dials(directory, "medical", "kuta")[:2]
+    port.refuse.add(first)
+    call = await medical_in_kuta(new_call)
+    [failed] = call.posted
+    assert isinstance(failed, ev.LegFailedToStart) and failed.leg == call.legs()[first]
+    await call.pump()
+    assert call.dialled() == [first, second]
+    assert call.attempt(first).outcome == "failed"
+
+
+async def test_when_every_line_fails_the_caller_goes_to_the_fallback_route(new_call, port, directory):
+    port.refuse.add("*")
+    call = await medical_in_kuta(new_call)
+    await call.pump()
+    assert call.dialled() == dials(directory, "medical", "kuta")
+    assert port.sent("to_fallback") == [("112",)]
+    assert (call.case().status, call.case().disposition) == ("fallback", "fallback")
+    assert {a.outcome for a in call.attempts()} == {"failed"}
+    assert call.flow.states.state is CallState.FALLBACK and not call.flow.finished
+
+
+async def test_leaving_the_app_for_the_fallback_route_does_not_end_the_case_but_hanging_up_does(new_call, port):
+    port.refuse.add("*")
+    call = await medical_in_kuta(new_call)
+    await call.pump()
+    await call.send(ev.CallerLeftApp())
+    assert call.case().status == "fallback" and not call.flow.finished
+    await call.send(ev.CallerHungUp())
+    assert (call.case().status, call.case().disposition) == ("ended", "fallback")
+    assert call.flow.finished and port.sent("hangup_caller") == []
+
+
+async def test_a_second_group_line_answering_after_the_winner_is_released(new_call, port):
+    call = await new_call("112").start()
+    await call.press("0")
+    winner, other, *rest = call.legs().values()
+    await call.send(ev.LegAnswered(winner))
+    assert port.sent("connect") == [(winner, call.flow.ticket)]
+    assert {(leg,) for leg in (other, *rest)} <= set(port.sent("hangup_leg"))
+    await call.send(ev.LegAnswered(other))
+    assert port.sent("connect") == [(winner, call.flow.ticket)]
+    assert port.sent("hangup_leg").count((other,)) == 2
+    assert call.flow.states.state is CallState.CONNECTED
+    outcomes = {a.dial: a.outcome for a in call.attempts()}
+    assert sorted(outcomes.values()) == sorted(["answered"] + ["cancelled"] * (len(outcomes) - 1))
+
+
+# -- the safe paths ----------------------------------------------------------
+async def test_a_reconnect_during_the_ivr_sends_the_caller_to_a_human(new_call, port):
+    call = await new_call("112").start()
+    await call.send(ev.ServiceResumed())
+    assert port.sent("to_fallback") == [("112",)]
+    assert call.case().status == "fallback"
+    assert call.events("fallback")[0].detail["why"] == "service reconnected mid-IVR"
+
+
+async def test_an_error_in_the_port_during_the_ivr_sends_the_caller_to_the_fallback_route(new_call, port):
+    call = await new_call("112").start()
+    port.fail["play"] = PortError("playback refused")
+    await call.press("1")
+    assert port.sent("to_fallback") == [("112",)]
+    [error] = call.events("error")
+    assert "playback refused" in error.detail["error"]
+    assert call.case().status == "fallback"
+
+
+async def test_an_error_while_forwarding_releases_the_ringing_lines_before_the_fallback(new_call, port):
+    call = await new_call("112").start()
+    await call.press("0")
+    port.fail["connect"] = PortError("bridge refused")
+    legs = list(call.legs().values())
+    await call.send(ev.LegAnswered(legs[0]))
+    assert set(port.sent("hangup_leg")) == {(leg,) for leg in legs}
+    assert port.sent("to_fallback") == [("112",)]
+    assert "error" in call.kinds() and call.case().status == "fallback"
+
+
+async def test_a_caller_gone_before_the_fallback_handover_is_abandoned_not_left_in_fallback(new_call, port):
+    # The caller hangs up just as the agency answers: the bridge fails, and there is nobody to hand over.
+    call = await new_call("112").start()
+    await call.press("1", "2")
+    port.fail["connect"] = PortError("Channel not found")
+    port.fail["to_fallback"] = CallerGone("channel gone")
+    await call.send(ev.LegAnswered(list(call.legs().values())[0]))
+    assert (call.case().status, call.case().disposition) == ("ended", "abandoned-while-forwarding")
+    assert call.flow.finished
+
+
+async def test_a_failed_fallback_handover_is_tried_again_after_a_reconnect(new_call, port):
+    port.refuse.add("*")
+    port.fail["to_fallback"] = PortError("ARI unreachable")
+    call = await medical_in_kuta(new_call)
+    await call.pump()
+    assert call.flow.states.state is CallState.FALLBACK and not call.flow.in_dialplan
+    del port.fail["to_fallback"]
+    await call.send(ev.ServiceResumed())
+    assert call.flow.in_dialplan and len(port.sent("to_fallback")) == 4  # three tries, then the retry
+
+
+async def test_leaving_the_app_before_the_fallback_handover_ends_the_case(new_call, port):
+    port.refuse.add("*")
+    port.fail["to_fallback"] = PortError("ARI unreachable")
+    call = await medical_in_kuta(new_call)
+    await call.pump()
+    await call.send(ev.CallerLeftApp())
+    assert (call.case().status, call.case().disposition) == ("ended", "abandoned-while-forwarding")
+
+
+# -- the case store failing -----------------------------------------------------
+async def test_a_caller_still_reaches_the_fallback_route_when_the_case_cannot_be_written(new_call, store, port):
+    break_store(store, "open")
+    call = await new_call("112").start()
+    assert port.sent("to_fallback") == [("112",)]
+    assert call.flow.states.state is CallState.FALLBACK
+
+
+async def test_a_caller_still_reaches_the_fallback_route_when_recording_the_fallback_fails(new_call, store, port):
+    port.refuse.add("*")
+    call = await medical_in_kuta(new_call)
+    break_store(store, "update", when=lambda ticket, **fields: fields.get("status") == "fallback")
+    await call.pump()
+    assert port.sent("to_fallback") == [("112",)]
+
+
+async def test_a_hang_up_ends_the_call_even_when_the_case_cannot_be_updated(new_call, store, port):
+    call = await new_call("112").start()
+    break_store(store, "update")
+    await call.send(ev.CallerHungUp())
+    assert call.flow.finished  # its worker stops
+    assert port.sent("to_fallback") == []  # nobody to transfer: the caller is gone
+
+
+async def test_every_ringing_line_is_released_even_when_attempts_cannot_be_updated(new_call, store, port):
+    call = await new_call("112").start()
+    await call.press("0")
+    break_store(store, "update_attempt")
+    await call.send(ev.CallerHungUp())
+    assert sorted(port.sent("hangup_leg")) == sorted((leg,) for leg in call.legs().values())
+    assert call.flow.finished and call.case().disposition == "abandoned-while-forwarding"
