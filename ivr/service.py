@@ -35,8 +35,9 @@ class CallService:
         settings.check_secrets()
         self.settings = settings
         self.directory = load_directory(settings.directory)
-        self.menus = load_menus()
-        validate(self.menus, prompt_exists)
+        self.menus = load_menus(settings=settings.ivr)
+        # Menus must only use categories the directory routes, and prompts that exist in both languages.
+        validate(self.menus, prompt_exists, categories={k: list(v.categories) for k, v in self.directory.lines.items()})
         migrate(settings.database.url)
         self.db = make_engine(settings.database.url)
         self.store = CaseStore(session_factory(self.db))

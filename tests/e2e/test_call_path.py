@@ -4,13 +4,17 @@ Each test is one person-level story; the case log is the witness.
 """
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
 import wave
 from datetime import datetime
 
+import httpx
 import pytest
 
 from app.sipua.tones import has_tone, write_tone_wav
-from tests.e2e.system import new_caller
+from tests.e2e.system import SIAGA, free_port, new_caller
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asterisk]
 
@@ -166,3 +170,44 @@ def test_when_the_call_service_is_down_the_dialplan_fallback_reaches_the_fallbac
     finally:
         system.start_service()
     assert system.health()["status"] == "ok"
+
+
+def test_callers_left_in_the_ivr_by_a_killed_service_are_resumed_on_the_fallback_path(system):
+    caller = new_caller()
+    with system.line("operator-1", answer_after=0.3) as operator:
+        with system.call("112", caller, duration=40) as citizen:
+            system.case(caller, status={"in-ivr"})
+            system.stop_service(signal.SIGKILL)  # no goodbye: the call stays in the app, unattended
+            system.start_service()
+            operator.wait_for("incoming", 15)
+            operator.wait_for("answered", 5)
+            citizen.stop()
+    case = system.case(caller, status={"ended"})
+    assert case["disposition"] == "fallback"
+    kinds = [e["kind"] for e in case["events"]]
+    assert "resumed" in kinds and "fallback" in kinds
+
+
+def test_the_call_service_says_when_ari_is_unreachable_and_keeps_retrying(system, tmp_path):
+    port = str(free_port(socket.SOCK_STREAM))  # nothing listens there
+    web = str(free_port(socket.SOCK_STREAM))
+    log = tmp_path / "service.log"
+    env = {**system.env, "SIAGA_ARI__PORT": port, "SIAGA_WEB__PORT": web, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(SIAGA), "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        def degraded():
+            try:
+                r = httpx.get(f"http://127.0.0.1:{web}/healthz", timeout=1)
+            except httpx.HTTPError:
+                return None
+            return r if r.status_code == 503 else None
+
+        response = system.until(degraded, 20, "the health endpoint to say degraded")
+        assert response.json()["ari"] in {"connecting", "backoff"}
+        system.until(lambda: log.read_text().count("not reachable") >= 1, 10, "a readable 'not reachable' line")
+        assert f"127.0.0.1:{port}" in log.read_text()
+        assert proc.poll() is None  # still retrying, not crashed
+    finally:
+        proc.terminate()
+        proc.wait(10)
