@@ -103,6 +103,7 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def import_models() -> type[SQLModel]:
     """Import every table module so ``SQLModel.metadata`` is complete; returns SQLModel."""
+    import app.audit.models  # noqa: F401
     import app.cases.models  # noqa: F401
     import app.directory.models  # noqa: F401
 

@@ -57,6 +57,12 @@ class AsteriskSettings(BaseModel):
     binary: str | None = None  # host asterisk; None = auto (host binary or project chroot)
     chroot: Path = paths.ASTERISK_CHROOT
     operators: int = 4  # command-center call-taker endpoints operator-1..N
+    instance: str = "main"  # the instance folder the call service reads the fallback journal from
+
+
+class WatchdogSettings(BaseModel):
+    grace_seconds: float = 2.0  # the call service unhealthy this long: callers go to the fallback route
+    poll_seconds: float = 0.5
 
 
 class WebSettings(BaseModel):
@@ -69,7 +75,7 @@ class DatabaseSettings(BaseModel):
 
 
 class RedisSettings(BaseModel):
-    url: str | None = None
+    url: str | None = "redis://127.0.0.1:6379/0"
 
 
 class IvrSettings(BaseModel):
@@ -83,10 +89,12 @@ class Settings(BaseSettings):
     profile: Literal["demo", "production"] = "production"
     directory: Path = paths.DEMO_DIRECTORY
     recordings_dir: Path = paths.RECORDINGS
+    journal_dir: Path = paths.VAR / "journal"
     ari: AriSettings = Field(default_factory=AriSettings)
     sip: SipSettings = Field(default_factory=SipSettings)
     asterisk: AsteriskSettings = Field(default_factory=AsteriskSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    watchdog: WatchdogSettings = Field(default_factory=WatchdogSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     ivr: IvrSettings = Field(default_factory=IvrSettings)
@@ -129,8 +137,21 @@ class Settings(BaseSettings):
 
     @classmethod
     def load(cls, **overrides) -> "Settings":
-        """Settings from overrides, then the environment, then the ``SIAGA_CONFIG`` file."""
-        return cls(**overrides)
+        """Settings from overrides, then the environment, then the ``SIAGA_CONFIG`` file.
+
+        Any bad value raises ``SettingsError`` naming its source (file or
+        environment variable), the key and the reason (see ``app.settings_errors``).
+        """
+        from pydantic import ValidationError
+        from pydantic_settings import SettingsError as SourceError
+
+        from app.settings_errors import explain, read_config
+
+        config = read_config(cls, os.environ.get("SIAGA_CONFIG"))
+        try:
+            return cls(**overrides)
+        except (ValidationError, SourceError) as exc:
+            raise explain(exc, overrides, config) from exc
 
 
 class _ConventionalEnv(PydanticBaseSettingsSource):

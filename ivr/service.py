@@ -13,8 +13,11 @@ from pathlib import Path
 import uvicorn
 
 from app import paths
+from app.asterisk.locate import AsteriskError
+from app.asterisk.runtime import fallback_journal
 from app.db import make_engine, migrate, session_factory
 from app.directory.loader import load_directory
+from app.live.publisher import LivePublisher
 from app.prompts.render import prompt_exists
 from app.settings import Settings
 from ivr.ari.client import AriClient
@@ -22,7 +25,8 @@ from ivr.ari.stream import EventStream
 from ivr.ari_adapter.control import AriCallControl
 from ivr.ari_adapter.resync import Resync
 from ivr.ari_adapter.router import CallRouter
-from ivr.calls.casestore import CaseStore
+from ivr.fallback_journal import FallbackJournal
+from ivr.calls.casestore import CaseStore, journal_folder
 from ivr.calls.flow import CallFlow
 from ivr.engine.menus import load_menus, validate
 from ivr.health import health_app
@@ -40,13 +44,30 @@ class CallService:
         validate(self.menus, prompt_exists, categories={k: list(v.categories) for k, v in self.directory.lines.items()})
         migrate(settings.database.url)
         self.db = make_engine(settings.database.url)
-        self.store = CaseStore(session_factory(self.db))
+        # Calls wait only for the local journal; the database is written behind it (and catches up).
+        self.store = CaseStore(session_factory(self.db), journal_folder(settings.journal_dir, settings.database.url))
         ari = settings.ari
         self.client = AriClient(ari.base_url, ari.user, ari.password.get_secret_value())
         self.stream = EventStream.from_settings(ari)
         self.recordings_dir = settings.recordings_dir
+        self.live = LivePublisher(settings.redis.url)  # live views only: calls never wait for Redis
         self.router = CallRouter(self._new_flow, on_orphan=self._orphan)
         self.resync = Resync(self.client, self.router, app=ari.app, adopt=self._adopt)
+        self.journal = self._fallback_journal()
+
+    def _fallback_journal(self) -> FallbackJournal | None:
+        try:
+            path = fallback_journal(self.settings)
+        except AsteriskError as exc:  # Asterisk on another machine: its journal is not readable here
+            log.warning("fallback journal not read (%s); calls the dialplan handles alone get no case", exc)
+            return None
+        return FallbackJournal(path, self.settings.journal_dir / "fallback.offset", self.store)
+
+    async def _connected(self) -> None:
+        """After every (re)connect: match Asterisk's calls, then write the cases the dialplan handled alone."""
+        await self.resync.run()
+        if self.journal:
+            await self.journal.import_new()
 
     def _new_flow(self, key: str, start: dict, post) -> CallFlow:
         channel = start["channel"]
@@ -64,6 +85,7 @@ class CallService:
             directory=self.directory,
             recordings_dir=self.recordings_dir,
             post=post,
+            notify=self.live.publish,
         )
 
     async def _orphan(self, event: dict) -> None:
@@ -85,11 +107,17 @@ class CallService:
 
     def status(self) -> dict:
         connected = self.stream.connected.is_set()
+        live = self.live.status()
         return {
             "status": "ok" if connected else "degraded",
             "ari": self.stream.state,
             "calls": len(self.router.workers),
             "profile": self.settings.profile,
+            # Redis only feeds the live views: its outage is reported, it does not make the service degraded.
+            "redis": live["redis"],
+            "live_events_dropped": live["dropped"],
+            # Likewise the database: cases are journalled on local disk and applied when it is back.
+            **self.store.status(),
         }
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -100,13 +128,17 @@ class CallService:
         server.install_signal_handlers = lambda: None  # the caller owns signals
         tasks = [
             asyncio.create_task(server.serve(), name="health"),
-            asyncio.create_task(self.stream.run(self.router.route, on_connected=self.resync.run), name="ari-events"),
+            asyncio.create_task(self.live.run(), name="live-events"),
+            asyncio.create_task(self.stream.run(self.router.route, on_connected=self._connected), name="ari-events"),
         ]
+        if self.journal:
+            tasks.append(asyncio.create_task(self.journal.follow(stop), name="fallback-journal"))
         log.info("call service up: ARI %s app %s, health http://%s:%s/healthz", self.settings.ari.base_url,
                  self.settings.ari.app, web.host, web.port)
         await stop.wait()
         log.info("call service stopping (%d calls in progress stay with Asterisk)", len(self.router.workers))
         self.stream.stop()
+        self.live.stop()
         server.should_exit = True
         await asyncio.wait(tasks, timeout=5)
         await self.client.aclose()

@@ -81,8 +81,21 @@ condense() {
 }
 
 mkdir -p "$VAR/log"
-exec 9>"$VAR/bootstrap.lock"
-flock -n 9 || { say "another bootstrap is running; waiting for it"; flock 9; }
+# One bootstrap at a time. The lock is held by a flock(1) parent that closes
+# its descriptor (-o) before running this script again: daemons started below
+# (PostgreSQL, Redis, services started by apt) would otherwise inherit it and
+# hold the lock for their whole life, and the next run would wait forever.
+LOCK=$VAR/bootstrap.lock
+if [ "${SIAGA_BOOTSTRAP_LOCK:-}" != "$LOCK" ]; then
+    export SIAGA_BOOTSTRAP_LOCK=$LOCK
+    rc=0
+    flock -n -o -E 75 "$LOCK" bash "$ROOT/scripts/bootstrap.sh" "$@" || rc=$?
+    if [ $rc -eq 75 ]; then
+        say "another bootstrap is running; waiting for it"
+        exec flock -o "$LOCK" bash "$ROOT/scripts/bootstrap.sh" "$@"
+    fi
+    exit $rc
+fi
 
 # ---------------------------------------------------------------------------
 step "System packages"
@@ -93,18 +106,22 @@ ok "${PACKAGES[*]}"
 step "PostgreSQL on 127.0.0.1:5432, database $TEST_DB"
 start_clusters() {
     command -v pg_lsclusters >/dev/null || return 0
-    if [ -z "$(pg_lsclusters --no-header 2>/dev/null)" ] && ls /usr/lib/postgresql/ >/dev/null 2>&1; then
-        local version
-        version=$(ls /usr/lib/postgresql | sort -n | tail -1)
-        say "creating cluster $version/main"
-        as_root pg_createcluster "$version" main >/dev/null
+    local newest
+    newest=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+    if [ -z "$(pg_lsclusters --no-header 2>/dev/null)" ] && [ -n "$newest" ]; then
+        say "creating cluster $newest/main"
+        as_root pg_createcluster "$newest" main >/dev/null
     fi
-    local version name port status rest
+    # Read the list first: the server started below must not inherit a pipe.
+    local clusters version name port status rest
+    clusters=$(pg_lsclusters --no-header)
     while read -r version name port status rest; do
-        [ "$status" = online ] && continue
+        # Only the cluster we need; "online,recovery" is running too.
+        [ "$port" = 5432 ] || continue
+        case $status in online*) continue ;; esac
         say "starting cluster $version/$name"
-        as_root pg_ctlcluster --skip-systemctl-redirect "$version" "$name" start
-    done < <(pg_lsclusters --no-header)
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" "$name" start </dev/null
+    done <<<"$clusters"
 }
 if ! port_open 5432; then
     start_clusters  # installed but stopped (e.g. after a reboot without systemd)
@@ -134,8 +151,16 @@ step "Redis on 127.0.0.1:6379"
 if ! port_open 6379; then
     command -v redis-server >/dev/null || apt_install redis-server
     # The package may have started its own server just now.
-    port_open 6379 || as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no >/dev/null
-    wait_port 6379 15 || die "Redis does not answer on 127.0.0.1:6379"
+    if ! port_open 6379; then
+        # A cache for tests and demos: no persistence. --dir is also its working
+        # directory, so it must not be this checkout (CI deletes it).
+        rdir=/var/lib/redis; [ -d "$rdir" ] || rdir=/tmp
+        rlog=/var/log/redis/siaga.log; [ -d /var/log/redis ] || rlog=/tmp/siaga-redis.log
+        say "starting redis-server on 127.0.0.1:6379 (log $rlog)"
+        as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 \
+            --save "" --appendonly no --dir "$rdir" --logfile "$rlog" >/dev/null
+    fi
+    wait_port 6379 15 || die "Redis does not answer on 127.0.0.1:6379 (see ${rlog:-its log})"
 fi
 ok "redis://127.0.0.1:6379"
 

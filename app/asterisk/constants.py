@@ -14,6 +14,7 @@ LINES = (LINE_112, LINE_14084)
 CONTEXT_TRUNK = "siaga-trunk"  # calls arriving from the telco trunk
 CONTEXT_INTERNAL = "siaga-internal"  # calls from phones registered to us
 CONTEXT_FALLBACK = "siaga-fallback"  # Stasis returned: reach a human without the app
+CONTEXT_FALLBACK_END = "siaga-fallback-end"  # hang-up handler: journals how a fallback call ended
 CONTEXT_DEMO_RESPONDER = "siaga-demo-responder"  # demo profile: a unit nobody registered
 
 # Extension in CONTEXT_DEMO_RESPONDER standing for the fallback group; units use their id.

@@ -39,13 +39,21 @@ class Folders:
     lib = property(lambda self: self.root / "lib")
     cache = property(lambda self: self.root / "cache")
 
+    journal = property(lambda self: self.root / "journal")
+
+    @property
+    def fallback_journal(self) -> PurePosixPath:
+        # The dialplan fallback appends one line per call here (start, end), so the call
+        # service can write those cases even when it was down while they happened.
+        return self.journal / "fallback.log"
+
     @property
     def recordings(self) -> PurePosixPath:
         # Where ARI recordings land (Asterisk's spool "recording" folder).
         return self.spool / "recording"
 
     def all(self) -> list[PurePosixPath]:
-        return [self.etc, self.run, self.log, self.recordings, self.lib, self.cache]
+        return [self.etc, self.run, self.log, self.recordings, self.lib, self.cache, self.journal]
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,7 @@ def _template_data(settings: Settings, directory: Directory, dirs: Folders) -> d
         "media_address": None if bind in _WILDCARDS else bind,
         "endpoints": sip_endpoints(settings, directory),
         "lines": line_plans(directory),
+        "journal_file": str(dirs.fallback_journal),
         "hold_sounds": [c.sound(c.PROMPT_PLEASE_HOLD, lang) for lang in c.PROMPT_LANGUAGES],
         "demo_responders": responders,
         "format_attrs": FORMAT_ATTRS,

@@ -25,14 +25,27 @@ CHROOT_INSTANCES = PurePosixPath("/var/lib/siaga")  # inside the chroot
 LOGS = paths.VAR / "log"
 
 
+def instance_folders(settings: Settings, name: str, launcher: Launcher | None = None) -> tuple[Launcher, Folders]:
+    """Where instance ``name`` lives, without building it (the call service reads its journal)."""
+    launcher = launcher or find_asterisk(settings)
+    inside = CHROOT_INSTANCES / name if launcher.chroot else PurePosixPath(paths.VAR / "asterisk" / name)
+    return launcher, Folders(inside)
+
+
+def fallback_journal(settings: Settings) -> Path:
+    """Host path of the dialplan fallback journal of the configured instance."""
+    launcher, folders = instance_folders(settings, settings.asterisk.instance)
+    return launcher.host_path(folders.fallback_journal)
+
+
 class AsteriskInstance:
     def __init__(self, settings: Settings, directory: Directory, name: str = "main", launcher: Launcher | None = None):
         self.settings = settings
         self.directory = directory
         self.name = name
         self.launcher = launcher or find_asterisk(settings)
-        inside = CHROOT_INSTANCES / name if self.launcher.chroot else PurePosixPath(paths.VAR / "asterisk" / name)
-        self.folders = Folders(inside)  # as Asterisk sees them
+        _, self.folders = instance_folders(settings, name, self.launcher)  # as Asterisk sees them
+        inside = self.folders.root
         self.dir = self.launcher.host_path(inside)  # the same folder on the host
         self.log_path = LOGS / f"asterisk-{name}.log"
         self._proc: subprocess.Popen | None = None
@@ -41,6 +54,10 @@ class AsteriskInstance:
     @property
     def config(self) -> PurePosixPath:
         return self.folders.etc / "asterisk.conf"
+
+    @property
+    def fallback_journal(self) -> Path:
+        return self.launcher.host_path(self.folders.fallback_journal)
 
     @property
     def recordings_dir(self) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
 from app.db import UtcDateTime
@@ -66,6 +66,8 @@ class AttemptBase(SQLModel):
 
 class Attempt(AttemptBase, table=True):
     __tablename__ = "attempts"
+    # Replayed writes find an attempt by its number in the case (see 0002).
+    __table_args__ = (Index("ix_attempts_case_seq", "case_id", "seq", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True, ondelete="CASCADE")
@@ -82,6 +84,7 @@ class CaseEvent(CaseEventBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id", index=True, ondelete="CASCADE")
+    op_id: str | None = Field(default=None, max_length=32, unique=True)  # the journal op that wrote it
 
 
 class AttemptPublic(AttemptBase):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import cases, db, directory, provision, system
+from app.cli import audit, cases, db, directory, provision, system
 
 cli = typer.Typer(
     help="Siaga: the 112 / 14084 command-center call platform of Badung regency.",
@@ -13,6 +13,7 @@ cli = typer.Typer(
 cli.add_typer(cases.app, name="cases", help="Read the case log (one case per call).")
 cli.add_typer(directory.app, name="directory", help="Check and load the agency directory.")
 cli.add_typer(db.app, name="db", help="Create or upgrade the database schema.")
+cli.add_typer(audit.app, name="audit", help="Read the audit log of supervisor and admin actions.")
 provision.register(cli)
 system.register(cli)
 

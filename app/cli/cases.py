@@ -11,13 +11,13 @@ from rich.table import Column, Table
 from app.cases import service, views
 from app.cli.db import open_session
 from app.clock import REGENCY_TZ
-from app.settings import Settings
+from app.cli.config import load_settings
 
 app = typer.Typer(no_args_is_help=True)
 
 
 def _session():
-    return open_session(Settings.load().database.url)
+    return open_session(load_settings().database.url)
 
 
 @app.command("list")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import typer
 
 from app import db
-from app.settings import Settings
+from app.cli.config import load_settings
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -14,19 +14,32 @@ def upgrade(
     revision: str = typer.Argument("head", help="Alembic revision to upgrade to."),
 ) -> None:
     """Create or upgrade the database schema (Alembic migrations), SQLite or PostgreSQL per DATABASE_URL."""
-    url = Settings.load().database.url
+    from app.cli.audit import note
+
+    url = load_settings().database.url
     try:
+        before = _revision(url)
         now = db.migrate(url, revision)
     except Exception as exc:  # the message is the useful part; a traceback is not
         typer.echo(f"cannot upgrade {db.describe(url)}: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"{db.describe(url)} is at revision {now}")
+    if now != before:  # bootstrap upgrades on every start: only a real change is an admin action
+        note(url, "db.upgrade", db.describe(url), {"from": before, "to": now})
+
+
+def _revision(url: str) -> str | None:
+    engine = db.make_engine(url)
+    try:
+        return db.current_revision(engine)
+    finally:
+        engine.dispose()
 
 
 @app.command()
 def current() -> None:
     """Print the database's schema revision (none: never upgraded)."""
-    url = Settings.load().database.url
+    url = load_settings().database.url
     try:
         revision = db.current_revision(db.make_engine(url))
     except Exception as exc:

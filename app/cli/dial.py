@@ -7,6 +7,7 @@ import time
 
 import typer
 
+from app.cli.config import load_settings
 from app.settings import Settings
 
 
@@ -24,7 +25,7 @@ def dial(
     """
     from app.sipua.control import start_call
 
-    settings = Settings.load()
+    settings = load_settings()
     caller = caller or f"0812{random.randint(0, 99_999_999):08d}"
     digits = [d.strip() for d in press.split(",") if d.strip()]
     target = f"sip:{line}@{settings.sip.bind_host}:{settings.sip.port}"

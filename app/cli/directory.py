@@ -1,17 +1,19 @@
 """``siaga directory``: check the directory file, load it into the database, try a route."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Column, Table
 
+from app.cli.audit import note
 from app.cli.db import open_session
 from app.directory.loader import DirectoryError, load_directory
 from app.directory.routing import route as route_call
 from app.directory.service import load_into_db, read_directory
-from app.settings import Settings
+from app.cli.config import load_settings
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -19,7 +21,7 @@ FILE_HELP = "Directory YAML file (default: the configured one, SIAGA_DIRECTORY).
 
 
 def _load(file: Path | None):
-    path = file or Settings.load().directory
+    path = file or load_settings().directory
     try:
         return path, load_directory(path)
     except DirectoryError as exc:
@@ -39,8 +41,12 @@ def check(file: Path | None = typer.Argument(None, help=FILE_HELP)) -> None:
 def load(file: Path | None = typer.Argument(None, help=FILE_HELP)) -> None:
     """Load a directory file into the database (idempotent; units no longer in the file are removed)."""
     path, directory = _load(file)
-    with open_session(Settings.load().database.url) as session:
+    url = load_settings().database.url
+    with open_session(url) as session:
         summary = load_into_db(session, directory, path.name)
+    note(url, "directory.load", str(path.resolve()), {
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        **{k: getattr(summary, k) for k in ("added", "updated", "removed")}, "unchanged": len(summary.unchanged)})
     typer.echo(f"{path}: loaded; units added {len(summary.added)}, updated {len(summary.updated)}, "
                f"unchanged {len(summary.unchanged)}, removed {len(summary.removed)}")
     for unit in summary.removed:
@@ -57,7 +63,7 @@ def route(
 ) -> None:
     """Print who would be rung for such a call, in order."""
     if from_db:
-        with open_session(Settings.load().database.url) as session:
+        with open_session(load_settings().database.url) as session:
             try:
                 directory = read_directory(session)
             except DirectoryError as exc:

@@ -42,9 +42,9 @@ def _readable_errors(command):
 
 
 def _settings(profile: Optional[str]):
-    from app.settings import Settings
+    from app.cli.config import load_settings
 
-    return Settings.load(profile=profile) if profile else Settings.load()
+    return load_settings(profile)
 
 
 def load_directory_of(settings):
@@ -103,6 +103,7 @@ def prompts_render(
     report = render_prompts(catalogue, directory, out_dir=out, progress=console.is_terminal)
     console.print(f"prompts: {len(report.rendered)} rendered, {len(report.recorded)} from recordings, "
                   f"{len(report.cached)} unchanged -> {_short(out)}", soft_wrap=True)
+    installed = 0
     if install:
         from app.asterisk import AsteriskNotFound, find_asterisk
 
@@ -110,8 +111,14 @@ def prompts_render(
             sounds = find_asterisk(settings).sounds_dir
         except AsteriskNotFound as exc:
             console.print(f"[yellow]not installed into Asterisk: {exc}[/]")
-            return
-        console.print(f"prompts: {install_prompts(out, sounds)} changed files installed into {_short(sounds)}/siaga", soft_wrap=True)
+        else:
+            installed = install_prompts(out, sounds)
+            console.print(f"prompts: {installed} changed files installed into {_short(sounds)}/siaga", soft_wrap=True)
+    if report.rendered or report.recorded or installed:  # bootstrap renders on every start: record changes only
+        from app.cli.audit import note
+
+        note(settings.database.url, "prompts.render", str(Path(catalogue).resolve()),
+             {"rendered": sorted(report.rendered), "recorded": sorted(report.recorded), "installed": installed})
 
 
 @asterisk_app.command("render")

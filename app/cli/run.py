@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import typer
 
@@ -57,13 +60,24 @@ def run(
         if "asterisk" in locals():
             asterisk.stop()
         raise typer.Exit(2)
+    watchdog = _start_watchdog(settings)
     _banner(settings, directory)
     try:
         asyncio.run(_until_signal(service.run))
     finally:
-        typer.echo("stopping Asterisk ...", err=True)
+        typer.echo("stopping the watchdog and Asterisk ...", err=True)
+        watchdog.terminate()
+        watchdog.wait(10)
         asterisk.stop()
         typer.echo("stopped.", err=True)
+
+
+def _start_watchdog(settings) -> subprocess.Popen:
+    """A separate process: if this one dies, callers still reach the fallback route."""
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "siaga"), "watchdog", "--profile", settings.profile],
+        stdin=subprocess.DEVNULL,
+    )
 
 
 class _Steps:

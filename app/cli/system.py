@@ -8,19 +8,19 @@ import sys
 import typer
 
 from app import logs
+from app.cli.config import fail, load_settings
 from app.settings import Settings, SettingsError
 
 PROFILE = typer.Option(None, "--profile", help="demo: well-known passwords and the demo responder; production: secrets required.")
 
 
 def _settings(profile: str | None) -> Settings:
+    settings = load_settings(profile)
     try:
-        settings = Settings.load(**({"profile": profile} if profile else {}))
         settings.check_secrets()
-        return settings
-    except (SettingsError, ValueError) as exc:
-        typer.secho(f"siaga: {exc}", fg="red", err=True)
-        raise typer.Exit(2)
+    except SettingsError as exc:
+        fail(exc)
+    return settings
 
 
 async def _until_signal(run) -> None:
@@ -45,9 +45,31 @@ def serve(profile: str | None = PROFILE, log_level: str = typer.Option("INFO", h
     asyncio.run(_until_signal(service.run))
 
 
+def watchdog(profile: str | None = PROFILE, log_level: str = typer.Option("INFO")) -> None:
+    """Watch the call service; if it is down for a moment, send waiting callers to the dialplan fallback.
+
+    Runs as its own process (`siaga run` starts one), so it survives a crash of the call service.
+    """
+    from ivr.ari.client import AriClient
+    from ivr.watchdog import Watchdog
+
+    logs.setup(log_level)
+    settings = _settings(profile)
+    ari, web, wd = settings.ari, settings.web, settings.watchdog
+
+    async def run(stop: asyncio.Event) -> None:
+        async with AriClient(ari.base_url, ari.user, ari.password.get_secret_value()) as client:
+            dog = Watchdog(client, health_url=f"http://{web.host}:{web.port}/healthz", app=ari.app,
+                           grace=wd.grace_seconds, poll=wd.poll_seconds)
+            await dog.run(stop)
+
+    asyncio.run(_until_signal(run))
+
+
 def register(cli: typer.Typer) -> None:
     """Add the system commands to the top-level CLI."""
     cli.command("serve")(serve)
+    cli.command("watchdog")(watchdog)
     from app.cli import run as run_cmd, dial as dial_cmd
 
     cli.command("run")(run_cmd.run)

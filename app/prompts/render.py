@@ -56,8 +56,16 @@ class RenderReport:
 
 
 def load_catalogue(path: Path) -> dict[str, dict[str, str]]:
-    prompts = (yaml.safe_load(Path(path).read_text()) or {}).get("prompts") or {}
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise PromptError(f"{path}: not valid YAML: {exc}") from None
+    prompts = data.get("prompts") if isinstance(data, dict) else None
+    if not isinstance(prompts, dict):
+        raise PromptError(f"{path}: prompts: must be a mapping of name -> {{id: ..., en: ...}}")
     for name, texts in prompts.items():
+        if texts is not None and not isinstance(texts, dict):
+            raise PromptError(f"{path}: prompts.{name}: must be a mapping of language -> text, not {type(texts).__name__}")
         missing = [lang for lang in VOICES if not (texts or {}).get(lang)]
         if missing:
             raise PromptError(f"{path}: prompt {name!r} has no text for {', '.join(missing)}")
@@ -143,14 +151,18 @@ def _build(job: Job, target: Path) -> None:
             source = Path(tmp) / "voice.wav"
             _run(["espeak-ng", "-v", job.voice, "-s", "175", "-w", str(source), "--stdin"], job, stdin=job.text)
         out = Path(tmp) / "out.wav"
-        _run(["sox", str(source), *SOX_OUT, str(out), "norm", "-3"], job)
+        # A recording is the operator's file: name it, not the build output, when sox cannot read it.
+        _run(["sox", str(source), *SOX_OUT, str(out), "norm", "-3"], job, what=str(job.recorded) if job.recorded else None)
         shutil.move(out, target)  # whole files only: Asterisk may be playing the old one
 
 
-def _run(cmd: list[str], job: Job, stdin: str | None = None) -> None:
+def _run(cmd: list[str], job: Job, stdin: str | None = None, what: str | None = None) -> None:
     done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
-        raise PromptError(f"{job.rel}: {cmd[0]} failed: {done.stderr.strip()}")
+        reason = " ".join(done.stderr.split())  # one line: sox splits its complaint over several
+        if what:
+            raise PromptError(f"{what}: not a readable audio file ({cmd[0]}: {reason})")
+        raise PromptError(f"{job.rel}: {cmd[0]} failed: {reason}")
 
 
 class _progress:

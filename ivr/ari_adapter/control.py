@@ -112,6 +112,8 @@ class AriCallControl:
             await self.client.continue_in_dialplan(self.caller, k.CONTEXT_FALLBACK, line, 1)
         except errors.AriNotFound as exc:
             raise CallerGone(str(exc)) from exc
+        except errors.AriConflict:
+            pass  # no longer in our app: the watchdog already sent it on
 
     async def hangup_caller(self) -> None:
         await _ignore_gone(self.client.hangup(self.caller))

@@ -1,62 +1,208 @@
-"""Async access to the case log for call flows.
+"""Async access to the case log for call flows, through a write-ahead journal.
 
-The database layer is synchronous (SQLModel). Calls run on one asyncio loop,
-so every write goes through ONE worker thread: writes of a call land in the
-order they were made, and a slow database never blocks the event loop.
+Principle: a call waits for local disk, never for the database. Each write
+(open, update, event, attempt) becomes one journal op, and its ``await``
+returns once the op is fsync'ed (one writer thread, group commit). Tickets
+and attempt numbers are made here, without the database (``TicketBook``).
+One applier thread then copies the ops into the database in order, riding
+out outages (``Applier``). A store owns its journal folder, one per database.
 """
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
-from typing import Any, Callable
+import hashlib
+import json
+import logging
+import queue
+import threading
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
 
 from sqlmodel import Session
 
+from app import db
 from app.cases import service
+from app.cases.models import LINES
+from app.clock import as_utc, utcnow
+from ivr.calls.applier import Applier
+from ivr.calls.journal import Journal
+from ivr.calls.ticketbook import TicketBook
+
+log = logging.getLogger("siaga.casestore")
+
+COMPACT_BYTES = 1_000_000
+LOOKUP_SECONDS = 2.0  # a channel not in the local index: how long the database may take to say
+
+
+class AttemptKey(NamedTuple):
+    """An attempt, known without the database: its case's ticket and its number in that case."""
+
+    ticket: str
+    seq: int
+
+
+def journal_folder(journal_dir: Path, database_url: str) -> Path:
+    """One journal per database, so ops are only ever applied to the database they were written for."""
+    name = db.describe(database_url)
+    folder = journal_dir / f"cases-{hashlib.sha1(name.encode()).hexdigest()[:10]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "database.txt").write_text(name + "\n", encoding="utf-8")
+    return folder
 
 
 class CaseStore:
-    def __init__(self, session_factory: Callable[[], Session]) -> None:
-        self._sessions = session_factory
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="case-writer")
+    def __init__(self, session_factory: Callable[[], Session], journal_dir: Path, *,
+                 compact_bytes: int = COMPACT_BYTES, drain_seconds: float = 5.0) -> None:
+        self._sessions, self.compact_bytes, self.drain_seconds = session_factory, compact_bytes, drain_seconds
+        self.journal = Journal(journal_dir)
+        self.book = TicketBook()
+        self.book.restore(self.journal.state)
+        for op in self.journal.ops:
+            self.book.note(op)
+        self._raise_tickets_to_database()
+        self.applier = Applier(self.journal, session_factory, _decode, self._after_idle)
+        if self.applier.queue:
+            log.warning("replaying %d case writes journalled by the previous run", len(self.applier.queue))
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._write_loop, name="case-journal", daemon=True)
+        self._closed = False
+        self.applier.start()
+        self._writer.start()
 
-    async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        def call() -> Any:
+    def _raise_tickets_to_database(self) -> None:
+        try:
             with self._sessions() as session:
-                return fn(session, *args, **kwargs)
+                self.book.raise_to(service.ticket_numbers(session, utcnow() - timedelta(days=8)))
+        except Exception as exc:  # the journal's own counters still hold every ticket it handed out
+            log.warning("ticket numbers not checked against the database: %s", str(exc).splitlines()[0])
 
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
-
+    # -- the call flow's API -------------------------------------------------------------
     async def open(self, *, line: str, caller_number: str, channel_id: str, received_at: datetime) -> str:
-        def op(session: Session) -> str:
-            case = service.open_case(
-                session, line=line, caller_number=caller_number, channel_id=channel_id, received_at=received_at
-            )
-            return case.ticket
-
-        return await self._run(op)
+        if line not in LINES:
+            raise ValueError(f"line {line!r} is not one of {', '.join(LINES)}")
+        received_at = as_utc(received_at)
+        ticket = self.book.new_ticket(line, received_at)
+        await self._write("open", ticket, dict(line=line, caller_number=caller_number, channel_id=channel_id,
+                                               received_at=received_at))
+        return ticket
 
     async def update(self, ticket: str, **fields: Any) -> None:
-        await self._run(lambda s: service.update_case(s, ticket, **fields) and None)
+        await self._write("update", ticket, service.checked_case_fields(fields))
 
     async def event(self, ticket: str, kind: str, detail: dict | None = None, at: datetime | None = None) -> None:
-        await self._run(lambda s: service.add_event(s, ticket, kind, detail, at))
+        await self._write("event", ticket, dict(kind=kind, detail=detail, at=as_utc(at or utcnow())))
 
-    async def start_attempt(self, ticket: str, *, unit: str, agency: str, dial: str, started_at: datetime) -> int:
-        return await self._run(
-            lambda s: service.start_attempt(s, ticket, unit=unit, agency=agency, dial=dial, started_at=started_at)
-        )
+    async def start_attempt(self, ticket: str, *, unit: str, agency: str, dial: str,
+                            started_at: datetime) -> AttemptKey:
+        key = AttemptKey(ticket, self.book.new_attempt(ticket))
+        await self._write("attempt", ticket, dict(seq=key.seq, unit=unit, agency=agency, dial=dial,
+                                                  started_at=as_utc(started_at)))
+        return key
 
-    async def update_attempt(self, attempt_id: int, **fields: Any) -> None:
-        await self._run(lambda s: service.update_attempt(s, attempt_id, **fields))
+    async def update_attempt(self, key: AttemptKey, **fields: Any) -> None:
+        await self._write("attempt.update", key.ticket, {"seq": key.seq, **service.checked_attempt_fields(fields)})
 
     async def find_by_channel(self, channel_id: str) -> str | None:
-        def op(session: Session) -> str | None:
+        ticket = self.book.channel(channel_id)
+        if ticket is not None or self.applier.degraded:
+            return ticket
+        try:  # older than the local index: the database may know it
+            return await asyncio.wait_for(asyncio.to_thread(self._find_in_database, channel_id), LOOKUP_SECONDS)
+        except Exception as exc:
+            log.warning("channel %s not looked up in the database: %s", channel_id, exc)
+            return None
+
+    def _find_in_database(self, channel_id: str) -> str | None:
+        with self._sessions() as session:
             case = service.find_case_by_channel(session, channel_id)
             return case.ticket if case else None
 
-        return await self._run(op)
+    # -- journalling ---------------------------------------------------------------------
+    async def _write(self, kind: str, ticket: str, args: dict[str, Any]) -> None:
+        if self._closed:
+            raise RuntimeError("the case store is closed")
+        op = {"id": uuid.uuid4().hex, "at": utcnow().isoformat(), "op": kind, "ticket": ticket, "args": _encode(args)}
+        json.dumps(op)  # what cannot be journalled fails here, in its own call, not in a batch of others
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self._inbox.put((op, loop, done))
+        await done
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
+    def _write_loop(self) -> None:
+        while (first := self._inbox.get()) is not None:
+            batch, stop = [first], False
+            while not self._inbox.empty():  # group commit: everything that queued up meanwhile
+                item = self._inbox.get()
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            ops, error = [op for op, _, _ in batch], None
+            try:
+                self.journal.append(ops)
+            except Exception as exc:  # a full or failing disk: the callers hear it, and fall back
+                log.critical("case journal not written: %s", exc)
+                error = exc
+            if error is None:
+                for op in ops:
+                    self.book.note(op)
+                self.applier.push(ops)
+            for _, loop, done in batch:
+                _resolve(loop, done, error)
+            if stop:
+                break
+
+    def _after_idle(self, applied: int) -> None:
+        if self.journal.size() >= self.compact_bytes and self.journal.compact(applied, self.book.snapshot()):
+            log.info("case journal compacted: everything up to op %d is in the database", applied)
+
+    # -- for the health endpoint, tests and shutdown ---------------------------------
+    def status(self) -> dict:
+        oldest = self.applier.oldest_pending()
+        waited = (utcnow() - datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0
+        return {
+            "database": "degraded" if self.applier.degraded else "ok",
+            "backlog": self.applier.backlog(),
+            "oldest_pending_seconds": round(max(waited, 0.0), 3),
+            "rejected": self.applier.rejected,
+        }
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until everything journalled so far is in the database (tests, tools)."""
+        return self.applier.wait_applied(self.journal.last_seq, timeout)
+
+    def close(self, drain_seconds: float | None = None) -> None:
+        """Stop; ops the database has not taken within ``drain_seconds`` wait in the journal for the next start."""
+        if self._closed:
+            return
+        self._closed = True
+        self._inbox.put(None)
+        self._writer.join()
+        self.applier.stop(self.drain_seconds if drain_seconds is None else drain_seconds)
+        self.journal.close()
+
+
+def _is_time(name: str) -> bool:
+    return name == "at" or name.endswith("_at")
+
+
+def _encode(args: dict) -> dict:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in args.items()}
+
+
+def _decode(op: dict) -> dict:
+    args = {k: datetime.fromisoformat(v) if _is_time(k) and v is not None else v for k, v in op["args"].items()}
+    return {**op, "args": args}
+
+
+def _resolve(loop: asyncio.AbstractEventLoop, done: asyncio.Future, error: BaseException | None) -> None:
+    def settle() -> None:
+        if not done.done():
+            done.set_exception(error) if error else done.set_result(None)
+
+    try:
+        loop.call_soon_threadsafe(settle)
+    except RuntimeError:  # that loop is gone: nobody is waiting any more
+        pass

@@ -16,8 +16,9 @@ from typing import Callable
 from app.clock import utcnow
 from app.directory.routing import route
 from app.directory.schema import Directory
+from app.live import events as live
 from ivr.calls import events as ev
-from ivr.calls.casestore import CaseStore
+from ivr.calls.casestore import AttemptKey, CaseStore
 from ivr.calls.forwarding import CancelLeg, ConnectLeg, DialLeg, Exhausted, Forwarding
 from ivr.calls.port import CallControl, CallerGone
 from ivr.calls.states import CallState, CallStates
@@ -42,16 +43,18 @@ class CallFlow:
         directory: Directory,
         recordings_dir: Path,
         post: Callable[[object], None],
+        notify: Callable[[live.LiveEvent], None] = lambda event: None,
     ) -> None:
         self.line, self.caller_number, self.channel_id = line, caller_number, channel_id
         self.port, self.store, self.menus, self.directory = port, store, menus, directory
         self.recordings_dir, self.post = recordings_dir, post
+        self.notify = notify  # live views; must never block or raise (LivePublisher.publish)
         self.ticket = ""
         self.states = CallStates("(new)")
         self.ivr: engine.IvrState | None = None
         self.selections: dict[str, str] = {}
         self.forwarding: Forwarding | None = None
-        self.attempts: dict[str, int] = {}
+        self.attempts: dict[str, AttemptKey] = {}  # leg id -> its attempt, keyed without the database
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.recording: str | None = None
         self.in_dialplan = False  # handed to the dialplan fallback route
@@ -72,6 +75,7 @@ class CallFlow:
         )
         self.states = CallStates(self.ticket)
         log.info("%s received on line %s from %s (channel %s)", self.ticket, self.line, self.caller_number, self.channel_id)
+        self.notify(live.CallReceived(self.ticket, line=self.line, caller_number=self.caller_number))
         await self.port.answer()
         self.states.move(CallState.IVR, "answered")
         self.ivr, actions = engine.start(self.menus, self.line)
@@ -84,6 +88,7 @@ class CallFlow:
         )
         self.states = CallStates(self.ticket)
         self.states.move(CallState.IVR, "resumed after restart")
+        self.notify(live.CallResumed(self.ticket, line=self.line, caller_number=self.caller_number))
         await self.store.event(self.ticket, "resumed", {"channel": self.channel_id})
 
     # -- events --------------------------------------------------------------
@@ -140,6 +145,7 @@ class CallFlow:
             elif isinstance(a, act.Select):
                 self.selections[a.field] = a.value
                 self.states.note(f"select {a.field}={a.value}")
+                self.notify(live.IvrChoiceMade(self.ticket, field=a.field, value=a.value))
                 await self.store.update(self.ticket, **{a.field: a.value})
                 await self.store.event(self.ticket, "ivr.select", {a.field: a.value})
             elif isinstance(a, act.Forward):
@@ -154,6 +160,9 @@ class CallFlow:
         now = utcnow()
         self._cancel_timers()
         self.states.move(CallState.FORWARDING, f"ivr {fwd.reason}: {fwd.category}/{fwd.district}")
+        self.notify(live.CallForwarded(self.ticket, category=self.selections.get("category", fwd.category),
+                                       district=self.selections.get("district", fwd.district),
+                                       language=fwd.language, reason=fwd.reason))
         fields = {
             "status": "forwarding",
             "ivr_completed_at": now,
@@ -199,6 +208,7 @@ class CallFlow:
         if self.forwarding is None or leg_id not in self.attempts:
             return
         self.forwarding.ringing(leg_id)
+        self.notify(live.AgencyRinging(self.ticket, unit=self.forwarding.legs[leg_id].candidate.id))
         await self.store.update_attempt(self.attempts[leg_id], ringing_at=utcnow())
 
     async def _leg_ended(self, leg_id: str, outcome: str, reason: str = "") -> None:
@@ -212,6 +222,7 @@ class CallFlow:
         if leg.state == "ended":
             return  # a leg we cancelled ourselves
         self.states.note(f"{leg.candidate.id} {outcome}{': ' + reason if reason else ''}")
+        self.notify(live.AgencyMissed(self.ticket, unit=leg.candidate.id, outcome=outcome))
         await self.store.update_attempt(self.attempts[leg_id], outcome=outcome, ended_at=utcnow())
         await self.store.event(self.ticket, "attempt.failed", {"unit": leg.candidate.id, "outcome": outcome})
         await self._decide(self.forwarding.ended(leg_id))
@@ -232,6 +243,7 @@ class CallFlow:
         await self.port.stop_ringback()
         await self.port.connect(leg.id, self.ticket)
         self.states.move(CallState.CONNECTED, f"{leg.candidate.id} answered")
+        self.notify(live.CallConnected(self.ticket, unit=leg.candidate.id))
         await self.store.update_attempt(self.attempts[leg.id], outcome="answered", answered_at=now)
         await self.store.update(
             self.ticket, status="connected", agency_answered_at=now, answered_by_unit=leg.candidate.id
@@ -275,6 +287,7 @@ class CallFlow:
             # Even when a record failed (fail_safe logs it), the call is over: its worker must
             # stop, and fail_safe must not send a caller who has gone to the fallback route.
             self.states.move(CallState.ENDED, disposition)
+            self.notify(live.CallEnded(self.ticket, disposition=disposition))
 
     async def _save_recording(self) -> None:
         data = await self._safely(self.port.save_recording(self.ticket))
@@ -291,6 +304,7 @@ class CallFlow:
         self._cancel_timers()
         self.before_fallback = self.states.state
         self.states.move(CallState.FALLBACK, why)
+        self.notify(live.CallFellBack(self.ticket, why=why))
         # The records must not stop the transfer: once in FALLBACK, fail_safe does not try again,
         # and with no case at all (the database refused it) the caller still needs a human.
         await self._safely(self.store.update(self.ticket, status="fallback", disposition="fallback"))

@@ -35,11 +35,15 @@ def free_port(kind: int) -> int:
 
 
 class System:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, *, redis_url: str | None = None, database_url: str | None = None) -> None:
         self.tmp = tmp
         self.directory_file = HERE / "directory.yaml"
         rtp = random.randrange(20000, 30000, 1000)
+        self.instance = f"e2e-{os.getpid()}-{tmp.name}"
         self.values = {
+            "SIAGA_ASTERISK__INSTANCE": self.instance,
+            "SIAGA_JOURNAL_DIR": str(tmp / "journal"),
+            "SIAGA_WATCHDOG__GRACE_SECONDS": "1.5",
             "SIAGA_PROFILE": "production",
             "SIAGA_ARI__PASSWORD": "e2e-ari-" + secrets.token_hex(8),
             "SIAGA_ARI__PORT": str(free_port(socket.SOCK_STREAM)),
@@ -50,8 +54,12 @@ class System:
             "SIAGA_WEB__PORT": str(free_port(socket.SOCK_STREAM)),
             "SIAGA_DIRECTORY": str(self.directory_file),
             "SIAGA_RECORDINGS_DIR": str(tmp / "recordings"),
-            "DATABASE_URL": f"sqlite:///{tmp / 'cases.db'}",
+            "DATABASE_URL": database_url or f"sqlite:///{tmp / 'cases.db'}",
         }
+        # Live events go to a test's own redis-server, or nowhere: never to the machine's shared Redis.
+        self.values["SIAGA_REDIS__URL"] = ""  # empty: live publisher disabled
+        if redis_url:
+            self.values["REDIS_URL"] = redis_url
         self.env = {**os.environ, **self.values}
         self.settings = Settings(
             profile="production",
@@ -68,8 +76,9 @@ class System:
             database={"url": self.values["DATABASE_URL"]},
         )
         self.directory = load_directory(self.directory_file)
-        self.asterisk = AsteriskInstance(self.settings, self.directory, name=f"e2e-{os.getpid()}")
+        self.asterisk = AsteriskInstance(self.settings, self.directory, name=self.instance)
         self.service: subprocess.Popen | None = None
+        self.watchdog: subprocess.Popen | None = None
         self.service_log = tmp / "service.log"
         migrate(self.settings.database.url)
         self.sessions = session_factory(make_engine(self.settings.database.url))
@@ -79,11 +88,24 @@ class System:
         render_prompts(directory=self.directory, progress=False)
         self.asterisk.start()
         self.start_service()
+        self.start_watchdog()
         return self
 
     def stop(self) -> None:
+        self.stop_watchdog()
         self.stop_service()
         self.asterisk.stop()
+
+    def start_watchdog(self) -> None:
+        log = open(self.tmp / "watchdog.log", "ab")
+        self.watchdog = subprocess.Popen([str(SIAGA), "watchdog"], env=self.env, stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def stop_watchdog(self) -> None:
+        if self.watchdog and self.watchdog.poll() is None:
+            self.watchdog.terminate()
+            self.watchdog.wait(10)
+        self.watchdog = None
 
     def start_service(self, wait: bool = True) -> None:
         log = open(self.service_log, "ab")

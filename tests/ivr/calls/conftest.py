@@ -1,4 +1,4 @@
-"""Call flow tests use the real case store on a SQLite file (migrated once, copied per test)."""
+"""Call flow tests use the real case store (journal in tmp_path) on a SQLite file (migrated once, copied per test)."""
 from __future__ import annotations
 
 import shutil
@@ -32,8 +32,8 @@ def sessions(migrated, tmp_path):
 
 
 @pytest.fixture
-def store(sessions):
-    store = CaseStore(sessions)
+def store(sessions, tmp_path):
+    store = CaseStore(sessions, tmp_path / "journal")
     yield store
     store.close()
 

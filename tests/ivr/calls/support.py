@@ -2,7 +2,8 @@
 
 The port records every request and can be told to fail; the call feeds
 events to the flow the way its worker would (a flow error goes to
-``fail_safe``) and reads back what the case store wrote.
+``fail_safe``) and reads back what the case store wrote, once the store has
+applied its journal to the database.
 """
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ class Call:
     """One caller on ``line``, driven event by event."""
 
     def __init__(self, *, line: str, port: FakePort, store, sessions, menus, directory, recordings: Path) -> None:
-        self.port, self.sessions, self.recordings = port, sessions, recordings
+        self.port, self.store, self.sessions, self.recordings = port, store, sessions, recordings
         self.posted: list[object] = []
         self.flow = CallFlow(
             line=line, caller_number="081234567890", channel_id="1700000000.1", port=port, store=store,
@@ -122,19 +123,24 @@ class Call:
         return [dial for _leg, dial, _timeout, _cid in self.port.sent("dial")]
 
     # -- what the case log holds --------------------------------------------
+    def _applied(self):
+        # The flow only waits for the journal; the database follows a moment later.
+        assert self.store.settle(10), "the case store did not apply its journal"
+        return self.sessions()
+
     def case(self) -> Case:
-        with self.sessions() as session:
+        with self._applied() as session:
             return service.get_case(session, self.flow.ticket)
 
     def attempts(self) -> list[Attempt]:
-        with self.sessions() as session:
+        with self._applied() as session:
             return service.attempts_of(session, [self.case().id])
 
     def attempt(self, dial: str) -> Attempt:
         return next(a for a in self.attempts() if a.dial == dial)
 
     def events(self, kind: str | None = None) -> list:
-        with self.sessions() as session:
+        with self._applied() as session:
             found = service.events_of(session, self.case().id)
         return [e for e in found if kind is None or e.kind == kind]
 
@@ -142,7 +148,7 @@ class Call:
         return [e.kind for e in self.events()]
 
     def count_cases(self) -> int:
-        with self.sessions() as session:
+        with self._applied() as session:
             return len(list(session.exec(select(Case))))
 
 

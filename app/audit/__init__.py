@@ -1,0 +1,1 @@
+"""The audit log: who changed what, when (supervisor and admin actions, not calls)."""

@@ -1,0 +1,42 @@
+"""What the numbers were measured on, and what else was running at the time."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _run(*cmd: str) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def machine_info(asterisk_version: str) -> dict[str, str]:
+    mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal:")), 0)
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "?")
+    return {
+        "cpus": f"{os.cpu_count()} ({cpu})",
+        "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
+        "kernel": platform.release(),
+        "os": _run("sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"),
+        "asterisk": asterisk_version,
+        "python": sys.version.split()[0],
+        "sipp": _run("sh", "-c", "sipp -v 2>&1 | grep -o 'SIPp v[^ ]*'"),
+        # The checkout is shared and changes while we measure: say which code ran (read-only git).
+        "code": _run("sh", "-c", "cd '%s' && echo \"$(git rev-parse --short HEAD) + $(git status --porcelain "
+                     "| wc -l) changed/new paths in the working tree\"" % Path(__file__).resolve().parent.parent),
+    }
+
+
+def load_snapshot() -> dict[str, str]:
+    """Load average and the busiest processes: other work on the machine skews every figure."""
+    return {
+        "uptime": _run("uptime"),
+        "top": _run("sh", "-c", "ps -eo pid,pcpu,rss,comm --sort=-pcpu | head -8"),
+    }

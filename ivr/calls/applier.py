@@ -1,0 +1,219 @@
+"""The one thread that copies journalled case writes into the database.
+
+Principle: ops are applied strictly in sequence order, each exactly as
+journalled, and none is skipped. When the database fails the op stays first
+in line, the store is marked degraded, and the same op is tried again with a
+capped backoff until the database is back; then the backlog drains in order.
+Ops waiting in line are applied in batches, one transaction each; a batch
+the database refuses for its content is applied again one op at a time, so
+the op at fault is found. Applying is idempotent (``app.cases.service.
+open_case_as`` and friends), so ops applied just before a crash, but not yet
+checkpointed, are harmless when applied again. Only an op the database
+refuses for its content, again and again, is moved aside to
+``rejected.jsonl`` (with a critical log).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from typing import Callable
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from sqlmodel import Session
+
+from app.cases import service
+from ivr.calls.journal import Journal
+
+log = logging.getLogger("siaga.casestore")
+
+BACKOFF_FIRST, BACKOFF_MAX = 0.05, 2.0
+REFUSALS_BEFORE_REJECT = 3
+CHECKPOINT_EVERY = 200
+BATCH = 100  # ops per transaction while a backlog drains
+PROBE_SECONDS = 5.0  # idle: ask the database now and then, so the health endpoint knows without traffic
+PROBE = {"op": "probe"}
+# The database (or the way to it) is down: wait and try the same op again.
+TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
+             ConnectionError, TimeoutError, OSError)
+
+
+def apply_op(session: Session, op: dict) -> None:
+    kind, ticket, a = op["op"], op["ticket"], op["args"]
+    if kind == "open":
+        service.open_case_as(session, ticket, op_id=op["id"], **a)
+    elif kind == "update":
+        service.update_case_as(session, ticket, **a)
+    elif kind == "event":
+        service.add_event_once(session, ticket, a["kind"], a["detail"], a["at"], op["id"])
+    elif kind == "attempt":
+        service.start_attempt_as(session, ticket, **a)
+    elif kind == "attempt.update":
+        service.update_attempt_of(session, ticket, **a)
+    else:
+        raise ValueError(f"unknown journal op {kind!r}")
+
+
+class Applier:
+    def __init__(self, journal: Journal, sessions: Callable[[], Session], decode: Callable[[dict], dict],
+                 after_idle: Callable[[int], None]) -> None:
+        self.journal, self.sessions, self.decode, self.after_idle = journal, sessions, decode, after_idle
+        self.queue: deque[dict] = deque(journal.pending())
+        self.applied = journal.checkpointed
+        self.degraded = False
+        self.rejected = 0
+        self.unopened = journal.rejected_opens()  # tickets whose case could not be opened
+        self._cv = threading.Condition()
+        self._stopping = False
+        self._deadline = float("inf")
+        self._backoff, self._refusals = BACKOFF_FIRST, 0
+        self._careful_until = 0  # ops up to this seq go one per transaction (a batch was refused)
+        self._thread = threading.Thread(target=self._run, name="case-applier", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def push(self, ops: list[dict]) -> None:
+        with self._cv:
+            self.queue.extend(ops)
+            self._cv.notify_all()
+
+    def oldest_pending(self) -> str | None:
+        with self._cv:
+            return self.queue[0]["at"] if self.queue else None
+
+    def backlog(self) -> int:
+        with self._cv:
+            return len(self.queue)
+
+    def wait_applied(self, seq: int, timeout: float) -> bool:
+        with self._cv:
+            return self._cv.wait_for(lambda: self.applied >= seq, timeout)
+
+    def stop(self, drain_seconds: float) -> None:
+        """Apply what can be applied within ``drain_seconds``; the rest stays in the journal."""
+        with self._cv:
+            self._stopping, self._deadline = True, time.monotonic() + drain_seconds
+            self._cv.notify_all()
+        self._thread.join()
+
+    # -- the thread ------------------------------------------------------------------
+    def _next(self) -> list[dict] | None:
+        """The next ops in line, PROBE after a quiet while, None to stop."""
+        while True:
+            with self._cv:
+                if self.queue:
+                    return None if self._late() else self._batch()
+                if self._stopping:
+                    return None
+            # Idle: file work here, outside the lock, so the journal writer never waits for it.
+            self._checkpoint()
+            self.after_idle(self.applied)
+            with self._cv:
+                if not self.queue and not self._stopping and not self._cv.wait(PROBE_SECONDS) and not self.queue:
+                    return PROBE
+
+    def _batch(self) -> list[dict]:
+        careful = self.queue[0]["seq"] <= self._careful_until
+        batch = []
+        for op in self.queue:
+            if len(batch) == (1 if careful else BATCH) or (batch and op["ticket"] in self.unopened):
+                break
+            batch.append(op)
+        return batch
+
+    def _late(self) -> bool:
+        return self._stopping and time.monotonic() >= self._deadline
+
+    def _run(self) -> None:
+        while (ops := self._next()) is not None:
+            try:
+                self._probe() if ops is PROBE else self._step(ops)
+            except Exception:  # a bug or a failing disk must not silently stop the case log
+                log.critical("case applier: unexpected error; trying again", exc_info=True)
+                self._pause(BACKOFF_MAX)
+        self._checkpoint()
+
+    def _step(self, ops: list[dict]) -> None:
+        first = ops[0]
+        if first["ticket"] in self.unopened and first["op"] != "open":
+            # Never write into whatever case holds that ticket: it is not this call's.
+            self._reject(first, "the case of this ticket was not opened (see its open op)")
+            self._done(ops[:1])
+            return
+        try:
+            with self.sessions() as session:
+                for op in ops:
+                    apply_op(session, self.decode(op))
+                session.commit()
+        except TRANSIENT as exc:
+            if not self.degraded:
+                log.error("case database unavailable, journalling only (%d waiting): %s", self.backlog(), _short(exc))
+            self.degraded = True
+            self._pause(self._backoff)
+            self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+            return
+        except Exception as exc:  # the database answered, and said no
+            if len(ops) > 1:  # which op? one at a time until past this batch
+                log.warning("case ops %s..%s refused as a batch, applying them one by one: %s",
+                            first["seq"], ops[-1]["seq"], _short(exc))
+                self._careful_until = ops[-1]["seq"]
+                return
+            self._refusals += 1
+            log.error("case op %s (%s %s) refused (%d): %s", first["seq"], first["op"], first["ticket"],
+                      self._refusals, exc)
+            if self._refusals < REFUSALS_BEFORE_REJECT:
+                self._pause(self._backoff)
+                return
+            self._reject(first, repr(exc))
+        if self.degraded:
+            log.warning("case database back; applying the backlog in order (%d waiting)", self.backlog())
+        self.degraded, self._backoff, self._refusals = False, BACKOFF_FIRST, 0
+        self._done(ops)
+
+    def _probe(self) -> None:
+        try:
+            with self.sessions() as session:
+                session.connection().execute(text("SELECT 1"))
+        except Exception as exc:
+            if not self.degraded:
+                log.error("case database unavailable: %s", _short(exc))
+            self.degraded = True
+            return
+        if self.degraded:
+            log.warning("case database reachable again")
+        self.degraded = False
+
+    def _reject(self, op: dict, why: str) -> None:
+        log.critical("case op %s (%s %s) moved to %s: %s", op["seq"], op["op"], op["ticket"],
+                     self.journal.rejected_path, why)
+        self.journal.reject(op, why)
+        self.rejected += 1
+        if op["op"] == "open":
+            self.unopened.add(op["ticket"])
+
+    def _done(self, ops: list[dict]) -> None:
+        with self._cv:
+            for _ in ops:
+                self.queue.popleft()
+            self.applied = ops[-1]["seq"]
+            self._cv.notify_all()
+        if self.applied - self.journal.checkpointed >= CHECKPOINT_EVERY:  # a long backlog: checkpoint on the way
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        try:
+            self.journal.checkpoint(self.applied)
+        except OSError as exc:  # the ops are applied; a stale checkpoint only means harmless replays
+            log.error("case journal checkpoint not written: %s", exc)
+
+    def _pause(self, seconds: float) -> None:
+        with self._cv:
+            self._cv.wait_for(self._late, seconds)
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+

@@ -1,0 +1,159 @@
+"""The case write-ahead journal: one folder on local disk, owned by one process.
+
+Principle: a case write exists once its line is in ``journal.jsonl`` and
+fsync'ed; the database is only where it is applied later. Every op carries a
+sequence number (its order) and an id (so applying it twice is harmless).
+``checkpoint`` says up to which sequence number the database has everything;
+once it has all of it, the journal is emptied, and ``state.json`` keeps what
+the lines said that is still needed (ticket counters, recent channels).
+Files are replaced atomically (write, fsync, rename, fsync the folder).
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+log = logging.getLogger("siaga.casejournal")
+
+
+class JournalBusy(RuntimeError):
+    """Another process holds the journal folder."""
+
+
+def write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Journal:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            raise JournalBusy(f"the case journal {folder} is in use by another process") from None
+        self.path, self.rejected_path = folder / "journal.jsonl", folder / "rejected.jsonl"
+        self.state = self._read_json(folder / "state.json", {"seq": 0})
+        self.checkpointed = int(self._read_json(folder / "checkpoint", {"seq": 0})["seq"])
+        self.ops = self._read_ops()  # every op still in the file, applied or not
+        self.last_seq = max([self.state["seq"], self.checkpointed] + [op["seq"] for op in self.ops])
+        self.lock = threading.Lock()  # appends and compaction never overlap
+        self._file = open(self.path, "ab", buffering=0)
+        _fsync_dir(folder)
+
+    @staticmethod
+    def _read_json(path: Path, default: dict) -> dict:
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return default
+
+    def _read_ops(self) -> list[dict]:
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        ops, good = [], 0
+        lines = data.splitlines(keepends=True)
+        for n, raw in enumerate(lines):
+            last = n == len(lines) - 1
+            try:
+                if last and not raw.endswith(b"\n"):
+                    raise ValueError("no end of line")
+                ops.append(json.loads(raw))
+            except ValueError:
+                if last:  # cut short by a crash mid-write: its writer was never told it was durable
+                    log.warning("case journal: dropping a torn last line (%d bytes) of %s", len(raw), self.path)
+                    with open(self.path, "r+b") as fh:
+                        fh.truncate(good)
+                        os.fsync(fh.fileno())
+                    break
+                log.error("case journal: unreadable line %d of %s kept in rejected.jsonl", n + 1, self.path)
+                self.reject({"raw": raw.decode(errors="replace")}, "unreadable journal line")
+            good += len(raw)
+        return ops
+
+    def pending(self) -> list[dict]:
+        """Ops written by an earlier run and not yet known to be in the database, in order."""
+        return [op for op in self.ops if op["seq"] > self.checkpointed]
+
+    def append(self, ops: list[dict]) -> None:
+        """Number ``ops``, write them and fsync once (group commit); raises if the disk refuses."""
+        with self.lock:
+            for n, op in enumerate(ops, start=1):
+                op["seq"] = self.last_seq + n
+            data = "".join(json.dumps(op, separators=(",", ":"), ensure_ascii=False) + "\n" for op in ops)
+            start = self._file.tell()
+            try:
+                view = memoryview(data.encode("utf-8"))
+                while view:
+                    view = view[self._file.write(view):]
+                os.fsync(self._file.fileno())
+            except BaseException:
+                # Leave no half line behind, or the next append would follow garbage.
+                os.ftruncate(self._file.fileno(), start)
+                raise
+            self.last_seq += len(ops)
+
+    def checkpoint(self, seq: int) -> None:
+        if seq > self.checkpointed:
+            write_atomically(self.folder / "checkpoint", json.dumps({"seq": seq}))
+            self.checkpointed = seq
+
+    def size(self) -> int:
+        return self._file.tell()
+
+    def compact(self, applied: int, state: dict) -> bool:
+        """Empty the journal if the database has every op in it; ``state`` replaces state.json."""
+        with self.lock:
+            if applied < self.last_seq:
+                return False
+            self.checkpoint(applied)
+            write_atomically(self.folder / "state.json", json.dumps({**state, "seq": self.last_seq}))
+            # Everything in the old file is applied and summed up in state.json: a crash from here on loses nothing.
+            self._file.close()
+            write_atomically(self.path, "")
+            self._file = open(self.path, "ab", buffering=0)
+            self.ops = []
+            return True
+
+    def reject(self, op: dict, error: str) -> None:
+        """Keep an op the database refuses for good, for a person to look at: never simply dropped."""
+        with open(self.rejected_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"op": op, "error": error}, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def rejected_opens(self) -> set[str]:
+        """Tickets whose open op was rejected: their later ops must not land in another case."""
+        try:
+            lines = self.rejected_path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return set()
+        records = [json.loads(line) for line in lines if line.strip()]
+        return {r["op"]["ticket"] for r in records if r["op"].get("op") == "open"}
+
+    def close(self) -> None:
+        with self.lock:
+            self._file.close()
+        os.close(self._lock_fd)

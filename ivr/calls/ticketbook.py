@@ -1,0 +1,92 @@
+"""Tickets, attempt numbers and the channel index, kept without the database.
+
+Principle: every number handed out is derived from what the journal holds
+(and its summary in state.json), so it survives a crash: a ticket counts up
+per line and day in Badung, starting above the highest number the database
+knew at start-up; an attempt counts up per ticket. Recent tickets are indexed
+by caller channel, so a caller adopted after a restart finds its case while
+the database is down. Thread-safe: calls allocate, the journal writer notes.
+"""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+from app.cases.service import make_ticket
+from app.clock import as_utc, regency_date, utcnow
+
+KEEP_TICKETS = timedelta(days=2)  # a call older than this is not adopted any more
+KEEP_COUNTERS = timedelta(days=40)
+
+
+def day_key(line: str, received_at: datetime) -> str:
+    return f"{line}-{regency_date(received_at):%y%m%d}"
+
+
+class TicketBook:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counters: dict[str, int] = {}  # "<line>-<YYMMDD>" -> highest ticket number handed out
+        self.tickets: dict[str, dict] = {}  # recent ticket -> {"channel", "at", "attempts"}
+        self.by_channel: dict[str, str] = {}
+
+    # -- handing out ------------------------------------------------------------
+    def new_ticket(self, line: str, received_at: datetime) -> str:
+        key = day_key(line, received_at)
+        with self._lock:
+            self.counters[key] = self.counters.get(key, 0) + 1
+            return make_ticket(line, received_at, self.counters[key])
+
+    def new_attempt(self, ticket: str) -> int:
+        with self._lock:
+            entry = self._entry(ticket, utcnow().isoformat())
+            entry["attempts"] += 1
+            return entry["attempts"]
+
+    def raise_to(self, highest: dict[str, int]) -> None:
+        """Never below the numbers the database already holds."""
+        with self._lock:
+            for key, n in highest.items():
+                self.counters[key] = max(self.counters.get(key, 0), n)
+
+    def _entry(self, ticket: str, at: str) -> dict:
+        return self.tickets.setdefault(ticket, {"channel": None, "at": at, "attempts": 0})
+
+    # -- noting what the journal holds -------------------------------------------
+    def note(self, op: dict) -> None:
+        kind, ticket, args = op["op"], op.get("ticket"), op.get("args", {})
+        with self._lock:
+            if kind == "open":
+                prefix, _, number = ticket.rpartition("-")
+                self.counters[prefix] = max(self.counters.get(prefix, 0), int(number))
+                entry = self._entry(ticket, args["received_at"])
+                entry["channel"] = args.get("channel_id")
+                if entry["channel"]:
+                    self.by_channel[entry["channel"]] = ticket
+            elif kind == "attempt":
+                entry = self._entry(ticket, op["at"])
+                entry["attempts"] = max(entry["attempts"], args["seq"])
+
+    def channel(self, channel_id: str) -> str | None:
+        with self._lock:
+            return self.by_channel.get(channel_id)
+
+    # -- summary kept in state.json ------------------------------------------------
+    def snapshot(self, now: datetime | None = None) -> dict:
+        """What state.json keeps; forgets (here too) tickets and counters too old to matter."""
+        now = as_utc(now or utcnow())
+        oldest_day, since = f"{regency_date(now - KEEP_COUNTERS):%y%m%d}", (now - KEEP_TICKETS).isoformat()
+        with self._lock:
+            self.counters = {k: n for k, n in self.counters.items() if k.rsplit("-", 1)[1] >= oldest_day}
+            self.tickets = {t: e for t, e in self.tickets.items() if e["at"] >= since}
+            self.by_channel = {e["channel"]: t for t, e in self.tickets.items() if e["channel"]}
+            return {"counters": dict(self.counters), "tickets": {t: dict(e) for t, e in self.tickets.items()}}
+
+    def restore(self, state: dict) -> None:
+        with self._lock:
+            for key, n in state.get("counters", {}).items():
+                self.counters[key] = max(self.counters.get(key, 0), n)
+            for ticket, entry in state.get("tickets", {}).items():
+                self.tickets[ticket] = dict(entry)
+                if entry.get("channel"):
+                    self.by_channel[entry["channel"]] = ticket

@@ -1,0 +1,88 @@
+"""Faults on the call path, end to end: no 112 call and no case is lost.
+
+Each test is a row of docs/RELIABILITY.md: the fault, what callers experienced,
+calls lost, case data lost.
+"""
+from __future__ import annotations
+
+import signal
+import time
+from datetime import datetime
+
+import pytest
+
+from tests.e2e.system import new_caller
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asterisk]
+
+
+def test_callers_in_the_ivr_when_the_service_is_killed_reach_a_human_and_their_cases_are_completed(system):
+    callers = [new_caller(), new_caller()]
+    # Phones without call waiting: one call each. op2 answers slower, so the first caller
+    # is not taken by both; the second caller may need a second round of the fallback loop.
+    with system.line("operator-1", answer_after=0.3) as op1, system.line("operator-2", answer_after=2.0) as op2:
+        citizens = [system.call("112", c, duration=90) for c in callers]
+        try:
+            for c in callers:
+                system.case(c, status={"in-ivr"})
+            system.stop_service(signal.SIGKILL)  # nothing is handed over: the watchdog must act
+            killed_at = time.time()
+            op1.wait_for("answered", 20)
+            op2.wait_for("answered", 40)
+            journal = system.asterisk.fallback_journal
+            system.until(lambda: journal.read_text().count("SIAGA-JOURNAL|") >= 2, 5,
+                         f"both callers in the fallback journal: {journal.read_text()!r}")
+        finally:
+            for citizen in citizens:
+                citizen.stop()
+    system.start_service()  # back: it completes the cases from the fallback journal
+    answered_by = set()
+    for c in callers:
+        case = system.case(c, status={"ended"}, timeout=15)
+        assert case["disposition"] == "fallback"
+        answered_by.add(case["answered_by_unit"])
+        answered = datetime.fromisoformat(case["agency_answered_at"].replace("Z", "+00:00")).timestamp()
+        assert answered - killed_at < 40  # seconds from the crash to a human (EPOCH has 1 s steps)
+        kinds = [e["kind"] for e in case["events"]]
+        assert kinds.count("fallback.dialplan") == 1 and kinds.count("fallback.ended") == 1
+        assert [e["detail"]["reason"] for e in case["events"] if e["kind"] == "fallback.dialplan"] == ["WATCHDOG"]
+    assert answered_by == {"operator-1", "operator-2"}
+
+
+def test_calls_arriving_while_the_service_is_down_all_reach_the_fallback_group_and_get_cases(system):
+    system.stop_service()
+    callers = [new_caller() for _ in range(4)]
+    try:
+        with system.line("operator-1", answer_after=0.3) as operator:
+            for caller in callers:  # one call-taker, so one call after the other
+                with system.call("112", caller, duration=30) as citizen:
+                    operator.wait_for("answered", 15)
+                    citizen.wait_for("answered", 5)
+                    citizen.stop()
+                operator.wait_for("disconnected", 10)
+    finally:
+        system.start_service()
+    for c in callers:
+        case = system.case(c, status={"ended"}, timeout=15)
+        assert (case["line"], case["disposition"]) == ("112", "fallback")
+        assert case["answered_by_unit"] == "operator-1"
+        reasons = [e["detail"].get("reason") for e in case["events"] if e["kind"] == "fallback.dialplan"]
+        assert reasons == ["FAILED"]  # Stasis() returned at once: no app was connected
+
+
+def test_after_an_asterisk_restart_the_service_reconnects_by_itself_and_takes_new_calls(system):
+    system.asterisk.stop()
+    stopped = time.monotonic()
+    system.until(lambda: system.health().get("status") != "ok", 10, "the health endpoint to notice")
+    system.asterisk.start()
+    system.until(lambda: system.health().get("status") == "ok", 15, "the service to reconnect to ARI")
+    reconnected_after = time.monotonic() - stopped
+    caller = new_caller()
+    with system.line("psc-kuta", answer_after=0.3) as unit:
+        with system.call("112", caller, dtmf=["1", "2"], dtmf_after=1.0, duration=20) as citizen:
+            unit.wait_for("answered", 25)
+            system.case(caller, status={"connected"})
+            citizen.stop()
+    case = system.case(caller, status={"ended"})
+    assert case["disposition"] == "completed"
+    assert reconnected_after < 20
