@@ -25,6 +25,7 @@ from ivr.ari.stream import EventStream
 from ivr.ari_adapter.control import AriCallControl
 from ivr.ari_adapter.resync import Resync
 from ivr.ari_adapter.router import CallRouter
+from ivr.calls.events import ServiceStopping
 from ivr.fallback_journal import FallbackJournal
 from ivr.calls.casestore import CaseStore, journal_folder
 from ivr.calls.flow import CallFlow
@@ -120,6 +121,19 @@ class CallService:
             **self.store.status(),
         }
 
+    async def _hand_over_calls(self, timeout: float = 5.0) -> None:
+        """Before going away: callers in the IVR or ringing go to the fallback route; talks go on."""
+        workers = list(self.router.workers.values())
+        log.info("call service stopping: %d calls in progress; callers not yet connected go to the fallback route",
+                 len(workers))
+        for worker in workers:
+            worker.post(ServiceStopping())
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline and any(
+            w.flow.states.state.name in ("RECEIVED", "IVR", "FORWARDING") for w in workers
+        ):
+            await asyncio.sleep(0.05)
+
     async def run(self, stop: asyncio.Event) -> None:
         web = self.settings.web
         server = uvicorn.Server(
@@ -136,7 +150,7 @@ class CallService:
         log.info("call service up: ARI %s app %s, health http://%s:%s/healthz", self.settings.ari.base_url,
                  self.settings.ari.app, web.host, web.port)
         await stop.wait()
-        log.info("call service stopping (%d calls in progress stay with Asterisk)", len(self.router.workers))
+        await self._hand_over_calls()
         self.stream.stop()
         self.live.stop()
         server.should_exit = True

@@ -42,6 +42,11 @@ class CallerLeftApp:
 
 
 @dataclass(frozen=True)
+class ServiceStopping:
+    """The call service is shutting down: callers not yet talking to someone go to the fallback route."""
+
+
+@dataclass(frozen=True)
 class ServiceResumed:
     """The call service reconnected to Asterisk and found this call still there."""
 
@@ -57,6 +62,7 @@ CallEvent = (
     | LegFailedToStart
     | CallerLeftApp
     | ServiceResumed
+    | ServiceStopping
 )
 
 __all__ = [
@@ -70,5 +76,6 @@ __all__ = [
     "LegRinging",
     "PromptFinished",
     "ServiceResumed",
+    "ServiceStopping",
     "TimerExpired",
 ]

@@ -112,6 +112,8 @@ class CallFlow:
             await self._leg_ended(event.leg, _outcome(event.cause))
         elif isinstance(event, ev.LegFailedToStart):
             await self._leg_ended(event.leg, "failed", event.reason)
+        elif isinstance(event, ev.ServiceStopping):
+            await self._stopping()
         elif isinstance(event, ev.ServiceResumed):
             await self._resumed()
         else:
@@ -341,6 +343,14 @@ class CallFlow:
             await self._to_fallback(f"error: {type(exc).__name__}")
         except Exception:
             log.critical("%s could not reach the fallback route", self.ticket or self.channel_id, exc_info=True)
+
+    async def _stopping(self) -> None:
+        """Shutting down: nobody will drive this call any more, so a human must take it now."""
+        if self.states.state in (CallState.RECEIVED, CallState.IVR, CallState.FORWARDING):
+            for leg in self.forwarding.live_legs() if self.forwarding else []:
+                leg.state = "ended"
+                await self._cancel_leg(leg.id)
+            await self._to_fallback("call service stopping")
 
     async def _resumed(self) -> None:
         """Back after an ARI reconnect: events may have been missed; take the safe path."""

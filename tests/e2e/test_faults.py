@@ -86,3 +86,21 @@ def test_after_an_asterisk_restart_the_service_reconnects_by_itself_and_takes_ne
     case = system.case(caller, status={"ended"})
     assert case["disposition"] == "completed"
     assert reconnected_after < 20
+
+
+def test_a_call_service_stopped_gracefully_hands_callers_in_the_ivr_to_the_fallback_group(system):
+    system.stop_watchdog()  # the service itself must hand over, not the watchdog
+    caller = new_caller()
+    try:
+        with system.line("operator-1", answer_after=0.3) as operator:
+            with system.call("112", caller, duration=40) as citizen:
+                system.case(caller, status={"in-ivr"})
+                system.stop_service()  # SIGTERM, as systemd or Ctrl-C would
+                operator.wait_for("answered", 20)
+                citizen.stop()
+    finally:
+        system.start_service()
+        system.start_watchdog()
+    case = system.case(caller, status={"ended"})
+    assert (case["disposition"], case["answered_by_unit"]) == ("fallback", "operator-1")
+    assert any(e["kind"] == "fallback" and e["detail"]["why"] == "call service stopping" for e in case["events"])

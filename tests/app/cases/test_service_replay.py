@@ -1,4 +1,7 @@
-"""Writes replayed from the call service's journal: the same op twice changes nothing."""
+"""Writes replayed from the call service's journal: the same op twice changes nothing.
+
+These writers leave the commit to their caller (a batch of journal ops is one transaction).
+"""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -12,8 +15,10 @@ TICKET = "112-261127-00007"
 
 
 def _open(session, ticket=TICKET, channel="chan.1", op_id="op-open"):
-    return service.open_case_as(session, ticket, line="112", caller_number="+6281", channel_id=channel,
+    case = service.open_case_as(session, ticket, line="112", caller_number="+6281", channel_id=channel,
                                 received_at=T0, op_id=op_id)
+    session.commit()
+    return case
 
 
 def test_opening_under_a_given_ticket_twice_makes_one_case_with_one_received_event(session):
@@ -34,6 +39,7 @@ def test_an_event_with_the_same_op_id_is_written_once(session):
     for _ in range(2):
         service.add_event_once(session, TICKET, "ivr.select", {"language": "id"}, T0, "op-1")
     service.add_event_once(session, TICKET, "ivr.select", {"language": "id"}, T0, "op-2")
+    session.commit()
     assert [e.kind for e in service.events_of(session, case.id)] == ["received", "ivr.select", "ivr.select"]
 
 
@@ -45,6 +51,7 @@ def test_an_attempt_started_twice_under_its_number_is_one_attempt_and_updates_fi
     service.start_attempt_as(session, TICKET, 2, unit="psc-mengwi", agency="psc", dial="PJSIP/psc-mengwi",
                              started_at=T0 + timedelta(seconds=20))
     service.update_attempt_of(session, TICKET, 1, outcome="no-answer", ended_at=T0 + timedelta(seconds=19))
+    session.commit()
     session.expunge_all()
     attempts = service.attempts_of(session, [case.id])
     assert [(a.seq, a.unit, a.outcome) for a in attempts] == [(1, "psc-kuta", "no-answer"), (2, "psc-mengwi", "ringing")]
@@ -52,6 +59,24 @@ def test_an_attempt_started_twice_under_its_number_is_one_attempt_and_updates_fi
         service.start_attempt_as(session, TICKET, 2, unit="other", agency="psc", dial="PJSIP/other", started_at=T0)
     with pytest.raises(LookupError):
         service.update_attempt_of(session, TICKET, 3, outcome="busy")
+
+
+def test_a_case_update_applied_twice_leaves_the_same_case(session):
+    _open(session)
+    for _ in range(2):
+        service.update_case_as(session, TICKET, status="ended", disposition="completed", ended_at=T0)
+        session.commit()
+    session.expunge_all()
+    case = service.get_case(session, TICKET)
+    assert (case.status, case.disposition, case.ended_at) == ("ended", "completed", T0)
+    with pytest.raises(ValueError):
+        service.update_case_as(session, TICKET, status="lost")
+
+
+def test_nothing_is_kept_when_the_caller_rolls_back(session):
+    service.open_case_as(session, TICKET, line="112", caller_number=None, channel_id="c", received_at=T0, op_id="o")
+    session.rollback()
+    assert service.get_case(session, TICKET) is None
 
 
 def test_ticket_numbers_are_the_highest_per_line_and_day(session):

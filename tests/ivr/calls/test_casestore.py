@@ -268,6 +268,27 @@ async def test_an_op_the_database_refuses_for_good_is_kept_aside_and_the_rest_st
     assert store.status()["rejected"] == 1
 
 
+async def test_a_refused_op_inside_a_backlog_is_found_and_kept_aside_and_the_others_land_in_order(
+    sessions, tmp_path, caplog
+):
+    db = Switchable(sessions)
+    db.down.set()
+    store = CaseStore(db, tmp_path / "j")
+    try:
+        before = await one_call(store, 1, [])
+        await store.event("112-000000-99999", "lost", None)  # no such case: refused, every time
+        after = await one_call(store, 2, [])
+        assert store.status()["backlog"] == 19
+        db.down.clear()  # one batch, refused as a whole: then op by op
+        assert store.settle(15)
+        assert [the_record(sessions, t) for t in (before, after)] == [EXPECTED] * 2
+        assert store.status()["rejected"] == 1 and "refused as a batch" in caplog.text
+        [rejected] = [json.loads(line) for line in store.journal.rejected_path.read_text().splitlines()]
+        assert (rejected["op"]["seq"], rejected["op"]["ticket"]) == (10, "112-000000-99999")
+    finally:
+        store.close()
+
+
 async def test_a_write_that_cannot_be_journalled_fails_in_its_own_call(store):
     ticket = await store.open(line="112", caller_number=None, channel_id="c1", received_at=utcnow())
     for bad in (store.update(ticket, status="lost"), store.event(ticket, "x", {"when": object()}),

@@ -334,3 +334,18 @@ async def test_every_ringing_line_is_released_even_when_attempts_cannot_be_updat
     await call.send(ev.CallerHungUp())
     assert sorted(port.sent("hangup_leg")) == sorted((leg,) for leg in call.legs().values())
     assert call.flow.finished and call.case().disposition == "abandoned-while-forwarding"
+
+
+async def test_a_stopping_service_sends_callers_in_the_ivr_to_the_fallback_route(new_call, port):
+    call = await new_call("112").start()
+    await call.send(ev.ServiceStopping())
+    assert port.sent("to_fallback") == [("112",)]
+    assert call.events("fallback")[0].detail["why"] == "call service stopping"
+
+
+async def test_a_stopping_service_leaves_a_connected_call_alone(new_call, port):
+    call = await new_call("112").start()
+    await call.press("1", "2")
+    await call.send(ev.LegAnswered(list(call.legs().values())[0]))
+    await call.send(ev.ServiceStopping())
+    assert port.sent("to_fallback") == [] and call.flow.states.state is CallState.CONNECTED
