@@ -27,18 +27,29 @@ def machine_busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
+def children_seconds() -> float:
+    """CPU time of this process's finished, waited-for children (SIPp, once a step is over)."""
+    times = os.times()
+    return times.children_user + times.children_system
+
+
 class CpuMeter:
-    """CPU use over an interval: per process in % of one core, the machine in % of all cores."""
+    """CPU use over an interval: per process in % of one core, the machine in % of all cores.
+
+    "sipp" is the CPU of children that ended meanwhile: read it right after SIPp exits.
+    """
 
     def __init__(self, pids: dict[str, int | None]) -> None:
         self.pids = pids
         self.start = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self.children = children_seconds()
         self.machine = machine_busy()
         self.t0 = os.times().elapsed
 
     def read(self) -> dict[str, float]:
         elapsed = max(os.times().elapsed - self.t0, 1e-6)
         out = {name: 100 * (cpu_seconds(pid) - self.start[name]) / elapsed for name, pid in self.pids.items()}
+        out["sipp"] = 100 * (children_seconds() - self.children) / elapsed
         busy, total = machine_busy()
         out["machine"] = 100 * (busy - self.machine[0]) / max(total - self.machine[1], 1)
         return out

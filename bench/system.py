@@ -66,7 +66,9 @@ class BenchSystem:
             "SIAGA_REDIS__URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "DATABASE_URL": database.url,
         }
-        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("SIAGA_")}, **values,
+        # A developer's own SIAGA_* settings must not leak into the system under test (SIAGA_ROOT may).
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_") or k == "SIAGA_ROOT"}
+        self.env = {**inherited, **values,
                     "REDIS_URL": values["SIAGA_REDIS__URL"]}
         self.settings = Settings(
             profile="production", directory=DIRECTORY, recordings_dir=workdir / "recordings",

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy.exc import OperationalError
 
 from app import paths
 from app.asterisk.locate import AsteriskError
@@ -43,7 +44,13 @@ class CallService:
         self.menus = load_menus(settings=settings.ivr)
         # Menus must only use categories the directory routes, and prompts that exist in both languages.
         validate(self.menus, prompt_exists, categories={k: list(v.categories) for k, v in self.directory.lines.items()})
-        migrate(settings.database.url)
+        try:
+            migrate(settings.database.url)
+        except OperationalError as exc:
+            # Calls must not wait for the database: cases go to the local journal and are
+            # applied when it is back (the schema is already there from an earlier start).
+            log.error("database not reachable at start (%s); cases are journalled until it returns",
+                      str(exc).splitlines()[0])
         self.db = make_engine(settings.database.url)
         # Calls wait only for the local journal; the database is written behind it (and catches up).
         self.store = CaseStore(session_factory(self.db), journal_folder(settings.journal_dir, settings.database.url))

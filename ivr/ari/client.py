@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 # Asterisk's HTTP server caps open sessions (http.conf ``sessionlimit``, default
 # 100) and the events websocket takes one; staying below it makes a burst queue
 # in our pool instead of being refused by Asterisk. Short requests over kept-alive
-# connections serve hundreds of concurrent calls with this many.
-MAX_CONNECTIONS = 64
+# connections serve hundreds of concurrent calls with this many. Not more: httpcore
+# checks every pooled connection (two syscalls each) on every request, which at 64
+# connections cost a fifth of the event loop under load (bench/, docs/PERFORMANCE.md).
+MAX_CONNECTIONS = 16
 # Asterisk closes idle HTTP connections after 15 s (``session_keep_alive``);
 # dropping ours first avoids reusing a socket it is closing.
 KEEPALIVE_EXPIRY = 10.0

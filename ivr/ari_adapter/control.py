@@ -54,6 +54,9 @@ class AriCallControl:
             app_args=LEG_APP_ARG,
             caller_id=caller_id,
             timeout=timeout,
+            # The caller's formats (and linkedid): without an originator ARI offers every audio
+            # format, and a Local/ line then runs at slin192, resampling each frame (bench/).
+            originator=self.caller,
         )
 
     async def _reachable(self, dial: str) -> str:

@@ -74,9 +74,12 @@ class CaseStore:
     def _raise_tickets_to_database(self) -> None:
         try:
             with self._sessions() as session:
-                self.book.raise_to(service.ticket_numbers(session, utcnow() - timedelta(days=8)))
+                highest = service.ticket_numbers(session, utcnow() - timedelta(days=8))
         except Exception as exc:  # the journal's own counters still hold every ticket it handed out
             log.warning("ticket numbers not checked against the database: %s", str(exc).splitlines()[0])
+            return
+        self.book.raise_to(highest)
+        self.journal.save_state(self.book.snapshot())  # durable, for a later start without the database
 
     # -- the call flow's API -------------------------------------------------------------
     async def open(self, *, line: str, caller_number: str, channel_id: str, received_at: datetime) -> str:

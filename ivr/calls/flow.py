@@ -132,33 +132,44 @@ class CallFlow:
                 await self.port.start_ringback()
 
     async def _apply(self, actions: list) -> None:
-        for a in actions:
-            if isinstance(a, act.Play):
-                await self.port.play(a.prompt, a.language, a.token)
-            elif isinstance(a, act.StopPlayback):
-                await self.port.stop_playback(a.token)
-            elif isinstance(a, act.StartTimer):
-                loop = asyncio.get_running_loop()
-                self.timers[a.token] = loop.call_later(a.seconds, self.post, ev.TimerExpired(a.token))
-            elif isinstance(a, act.CancelTimer):
-                handle = self.timers.pop(a.token, None)
-                if handle:
-                    handle.cancel()
-            elif isinstance(a, act.Select):
-                self.selections[a.field] = a.value
-                self.states.note(f"select {a.field}={a.value}")
-                self.notify(live.IvrChoiceMade(self.ticket, field=a.field, value=a.value))
-                await self.store.update(self.ticket, **{a.field: a.value})
-                await self.store.event(self.ticket, "ivr.select", {a.field: a.value})
-            elif isinstance(a, act.Forward):
-                await self._forward(a)
-            elif isinstance(a, act.EndIvr):
-                pass  # the hang-up path that produced it does the unwinding
-            else:
-                raise TypeError(f"unknown IVR action {a!r}")
+        # Choices are recorded once this batch's prompt has started (a Forward records them
+        # before its own records): the caller's next prompt must not wait for the disk.
+        chosen: list[act.Select] = []
+        try:
+            for a in actions:
+                if isinstance(a, act.Play):
+                    await self.port.play(a.prompt, a.language, a.token)
+                elif isinstance(a, act.StopPlayback):
+                    await self.port.stop_playback(a.token)
+                elif isinstance(a, act.StartTimer):
+                    loop = asyncio.get_running_loop()
+                    self.timers[a.token] = loop.call_later(a.seconds, self.post, ev.TimerExpired(a.token))
+                elif isinstance(a, act.CancelTimer):
+                    handle = self.timers.pop(a.token, None)
+                    if handle:
+                        handle.cancel()
+                elif isinstance(a, act.Select):
+                    self.selections[a.field] = a.value
+                    self.states.note(f"select {a.field}={a.value}")
+                    self.notify(live.IvrChoiceMade(self.ticket, field=a.field, value=a.value))
+                    chosen.append(a)
+                elif isinstance(a, act.Forward):
+                    await self._forward(a, chosen)
+                elif isinstance(a, act.EndIvr):
+                    pass  # the hang-up path that produced it does the unwinding
+                else:
+                    raise TypeError(f"unknown IVR action {a!r}")
+        finally:  # recorded even when the prompt could not be played (the caller hung up)
+            await self._record_choices(chosen)
+
+    async def _record_choices(self, chosen: list) -> None:
+        while chosen:
+            a = chosen.pop(0)
+            await self.store.update(self.ticket, **{a.field: a.value})
+            await self.store.event(self.ticket, "ivr.select", {a.field: a.value})
 
     # -- forwarding ----------------------------------------------------------
-    async def _forward(self, fwd: act.Forward) -> None:
+    async def _forward(self, fwd: act.Forward, chosen: list | None = None) -> None:
         now = utcnow()
         self._cancel_timers()
         self.states.move(CallState.FORWARDING, f"ivr {fwd.reason}: {fwd.category}/{fwd.district}")
@@ -174,12 +185,15 @@ class CallFlow:
             "category": self.selections.get("category", fwd.category),
             "district": self.selections.get("district", fwd.district),
         }
-        await self.store.update(self.ticket, **fields)
-        await self.store.event(self.ticket, "ivr.completed", {"reason": fwd.reason, "route": fwd.category})
         candidates = route(self.directory, self.line, fwd.category, fwd.district)
         self.forwarding = Forwarding(candidates)
         prompt = "connecting-operator" if fwd.category == "operator" else "connecting"
-        await self.port.play(prompt, fwd.language, CONNECTING)
+        try:
+            await self.port.play(prompt, fwd.language, CONNECTING)
+        finally:  # the records follow the prompt (written even if it failed), in the same order as ever
+            await self._record_choices(chosen or [])
+            await self.store.update(self.ticket, **fields)
+            await self.store.event(self.ticket, "ivr.completed", {"reason": fwd.reason, "route": fwd.category})
         await self._decide(self.forwarding.start())
 
     async def _decide(self, decisions: list) -> None:

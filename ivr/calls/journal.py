@@ -123,6 +123,11 @@ class Journal:
     def size(self) -> int:
         return self._file.tell()
 
+    def save_state(self, state: dict) -> None:
+        """Replace state.json (e.g. counters raised to the database's) without touching the journal."""
+        with self.lock:
+            write_atomically(self.folder / "state.json", json.dumps({**state, "seq": self.last_seq}))
+
     def compact(self, applied: int, state: dict) -> bool:
         """Empty the journal if the database has every op in it; ``state`` replaces state.json."""
         with self.lock:

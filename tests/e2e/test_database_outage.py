@@ -126,3 +126,16 @@ def test_cases_journalled_by_a_service_killed_during_the_outage_are_applied_afte
     system.until(lambda: system.health().get("backlog") == 0, 30, "the previous run's writes to be replayed")
     assert_whole_and_once(system, caller, [("psc-kuta", "answered")])
     assert "replaying" in system.log_tail(200)
+
+
+def test_a_service_started_while_the_database_is_down_takes_calls_and_writes_their_cases_later(
+    system, database_down
+):
+    system.stop_service()
+    system.start_service()  # the database is down: the service must start all the same
+    assert "database not reachable at start" in system.log_tail(400)
+    caller = new_caller()
+    put_through(system, caller)
+    database_down.start()
+    system.until(lambda: system.health().get("backlog") == 0, 30, "the journalled writes to be applied")
+    assert_whole_and_once(system, caller, [("psc-kuta", "answered")])
