@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 
@@ -12,6 +13,11 @@ from app.cli.config import fail, load_settings
 from app.settings import Settings, SettingsError
 
 PROFILE = typer.Option(None, "--profile", help="demo: well-known passwords and the demo responder; production: secrets required.")
+
+
+def _private_files() -> None:
+    # Journals and recordings hold callers' numbers and voices: not for other users.
+    os.umask(0o027)
 
 
 def _settings(profile: str | None) -> Settings:
@@ -35,6 +41,7 @@ def serve(profile: str | None = PROFILE, log_level: str = typer.Option("INFO", h
     """Run the call service alone (Asterisk runs elsewhere). Stops on Ctrl-C / SIGTERM."""
     from ivr.service import CallService
 
+    _private_files()
     logs.setup(log_level)
     settings = _settings(profile)
     try:
