@@ -85,7 +85,7 @@ class System:
 
     # -- parts -----------------------------------------------------------------
     def start(self) -> "System":
-        render_prompts(directory=self.directory, progress=False)
+        render_prompts(directory=None, progress=False)  # production profile: no demo responders to voice
         self.asterisk.start()
         self.start_service()
         self.start_watchdog()
