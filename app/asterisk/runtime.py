@@ -10,6 +10,7 @@ Asterisk behind. Instances with different names and ports run side by side.
 from __future__ import annotations
 
 import atexit
+import os
 import subprocess
 import time
 from pathlib import Path, PurePosixPath
@@ -86,6 +87,7 @@ class AsteriskInstance:
     def start(self, timeout: float = 60) -> "AsteriskInstance":
         if self.running:
             return self
+        self._stop_leftover()
         check_free(self.settings, self.name, self.launcher.host_path(self.folders.run / "asterisk.pid"))
         self.render()
         LOGS.mkdir(parents=True, exist_ok=True)
@@ -104,6 +106,7 @@ class AsteriskInstance:
         except BaseException:
             self.stop()
             raise
+        self._owner_file.write_text(str(os.getpid()))
         return self
 
     def stop(self, step_timeout: float = 5) -> None:
@@ -133,6 +136,36 @@ class AsteriskInstance:
         """Block until the process this object started exits; its exit code (None if none was started)."""
         proc = self._proc
         return proc.wait() if proc is not None else None
+
+    def _stop_leftover(self) -> None:
+        """An Asterisk of this same instance left by a run that was killed: stop it, it is ours.
+
+        One whose owner (the process that started it) is still alive is left alone.
+        """
+        owner = self._owner()
+        if owner and owner != os.getpid() and _alive(owner):
+            return
+        if not self.answering():
+            return
+        print(f"stopping a leftover Asterisk of instance '{self.name}' from an earlier run", flush=True)
+        for command in ("core stop now",):
+            try:
+                self._rx(command, 10)
+            except AsteriskError:
+                pass
+        deadline = time.monotonic() + 10
+        while self.answering() and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    @property
+    def _owner_file(self) -> Path:
+        return self.launcher.host_path(self.folders.run / "owner.pid")
+
+    def _owner(self) -> int:
+        try:
+            return int(self._owner_file.read_text().strip())
+        except (OSError, ValueError):
+            return 0
 
     def cli(self, command: str, timeout: float = 30) -> str:
         """Run one Asterisk CLI command (``asterisk -rx``) and return its output."""
@@ -184,3 +217,13 @@ class AsteriskInstance:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return f"(no log at {self.log_path})"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

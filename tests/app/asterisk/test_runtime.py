@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import shutil
 import socket
+import subprocess
 
 import httpx
 import pytest
@@ -114,3 +115,30 @@ def test_in_the_demo_nobody_registered_means_the_demo_responder_answers(instance
         until(lambda: f"!{c.CONTEXT_DEMO_RESPONDER}!{c.DEMO_FALLBACK_EXTEN}!" in instance.cli("core show channels concise"))
     finally:
         instance.cli("channel request hangup all")
+
+
+def test_a_leftover_asterisk_of_a_killed_run_is_stopped_and_replaced(make_instance):
+    settings = settings_on_free_ports(rtp_base=46000)
+    first = make_instance("leftover", settings).start()
+    leftover_pid = first._proc.pid
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    first._owner_file.write_text(str(dead.pid))  # the run that started it is gone
+    first._proc = None  # and nobody will stop it: as after a SIGKILL of `siaga run`
+    second = make_instance("leftover", settings).start()
+    assert second.running and second._proc.pid != leftover_pid
+    until(lambda: gone(leftover_pid))
+
+
+def test_an_asterisk_whose_owner_still_runs_is_left_alone(make_instance):
+    settings = settings_on_free_ports(rtp_base=47000)
+    first = make_instance("owned", settings).start()
+    owner = subprocess.Popen(["sleep", "30"])
+    try:
+        first._owner_file.write_text(str(owner.pid))
+        with pytest.raises(PortInUse, match="already in use"):
+            make_instance("owned", settings).start()
+        assert first.answering()
+    finally:
+        owner.kill()
+        owner.wait()
