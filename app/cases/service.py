@@ -85,12 +85,7 @@ def _require(session: Session, ticket: str) -> Case:
 
 
 def update_case(session: Session, ticket: str, **fields: Any) -> Case:
-    fields = _checked(fields, _CASE_FIELDS, "a case")
-    begin_write(session)
-    case = _require(session, ticket)
-    for name, value in fields.items():
-        setattr(case, name, value)
-    session.add(case)
+    case = update_case_as(session, ticket, **fields)
     session.commit()
     return case
 
@@ -155,7 +150,7 @@ def open_case_as(session: Session, ticket: str, *, line: str, caller_number: str
     return case
 
 
-def update_case_as(session: Session, ticket: str, **fields: Any) -> None:
+def update_case_as(session: Session, ticket: str, **fields: Any) -> Case:
     """``update_case`` without the commit (setting the same fields twice is harmless)."""
     fields = _checked(fields, _CASE_FIELDS, "a case")
     begin_write(session)
@@ -163,6 +158,7 @@ def update_case_as(session: Session, ticket: str, **fields: Any) -> None:
     for name, value in fields.items():
         setattr(case, name, value)
     session.add(case)
+    return case
 
 
 def add_event_once(session: Session, ticket: str, kind: str, detail: dict | None, at: datetime, op_id: str) -> None:

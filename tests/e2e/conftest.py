@@ -24,13 +24,18 @@ def _parts_available() -> bool:
     return os.geteuid() == 0 and shutil.which("espeak-ng") is not None
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory):
+def running_system(tmp_path_factory, name: str = "e2e", **options):
+    """A started System for one test module (yielded), stopped and cleaned up afterwards."""
     need(_parts_available(), "Asterisk 22, pjsua2 and espeak-ng (run `make bootstrap`)")
-    s = System(tmp_path_factory.mktemp("e2e"))
+    s = System(tmp_path_factory.mktemp(name), **options)
     try:
         s.start()
         yield s
     finally:
         s.stop()
         shutil.rmtree(s.asterisk.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    yield from running_system(tmp_path_factory)

@@ -7,7 +7,6 @@ shared PostgreSQL is never touched.
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 from collections import Counter
 from datetime import datetime
@@ -16,9 +15,8 @@ import httpx
 import pytest
 
 from app.cases.service import list_cases
-from tests.e2e.conftest import _parts_available
-from tests.e2e.system import System, new_caller
-from tests.support.parts import need
+from tests.e2e.conftest import running_system
+from tests.e2e.system import new_caller
 from tests.support.postgres import private_postgres  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asterisk, pytest.mark.postgres]
@@ -26,14 +24,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asterisk, pytest.mark.postgres]
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory, private_postgres):
-    need(_parts_available(), "Asterisk 22, pjsua2 and espeak-ng (run `make bootstrap`)")
-    s = System(tmp_path_factory.mktemp("e2e-db"), database_url=private_postgres.url)
-    try:
-        s.start()
-        yield s
-    finally:
-        s.stop()
-        shutil.rmtree(s.asterisk.dir, ignore_errors=True)
+    yield from running_system(tmp_path_factory, "e2e-db", database_url=private_postgres.url)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ the tests like a crash would.
 """
 from __future__ import annotations
 
-import shutil
 import time
 
 import httpx
@@ -13,8 +12,8 @@ import pytest
 
 from app.live.events import from_json
 from app.live.publisher import CHANNEL, call_key
-from tests.e2e.conftest import _parts_available
-from tests.e2e.system import System, new_caller
+from tests.e2e.conftest import running_system
+from tests.e2e.system import new_caller
 from tests.support.parts import need
 from tests.support.redis_server import BINARY, PrivateRedis
 
@@ -31,14 +30,7 @@ def redis_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory, redis_server):
-    need(_parts_available(), "Asterisk 22, pjsua2 and espeak-ng (run `make bootstrap`)")
-    s = System(tmp_path_factory.mktemp("e2e-redis"), redis_url=redis_server.url)
-    try:
-        s.start()
-        yield s
-    finally:
-        s.stop()
-        shutil.rmtree(s.asterisk.dir, ignore_errors=True)
+    yield from running_system(tmp_path_factory, "e2e-redis", redis_url=redis_server.url)
 
 
 @pytest.fixture
