@@ -25,13 +25,16 @@ MAX_INVITE = typer.Option(100.0, "--max-invite-ms", help="A step fails when INVI
 OUT = typer.Option(None, "--out", help="Run folder (default var/bench/<time>).")
 
 
+RATES = "2,5,8,10,15,20,30,40,60,80,100,120"
+
+
 def _rates(text: str) -> list[float]:
     return [float(r) for r in text.split(",") if r.strip()]
 
 
 @app.command()
 def run(
-    rates: str = typer.Option("5,10,20,30,40,60,80,100,120", help="Rates (calls/s) to step through, comma-separated."),
+    rates: str = typer.Option(RATES, help="Rates (calls/s) to step through, comma-separated."),
     step_seconds: float = typer.Option(30.0, help="Seconds of arrivals per step (calls = rate x this)."),
     max_calls: int = typer.Option(5000, help="Upper bound on the calls of one step."),
     latency_seconds: float = typer.Option(30.0, help="Seconds of arrivals for the latency run."),
@@ -73,6 +76,27 @@ def run(
         if soak_minutes > 0 and ours:
             _soak(runner, report, ours / 2, soak_minutes)
         say(f"results: {runner.folder / 'results.md'}")
+
+
+@app.command("ramp")
+def ramp_only(
+    rates: str = typer.Option(RATES, help="Rates (calls/s) to step through, comma-separated."),
+    paths: str = typer.Option("siaga,baseline", help="Which paths, comma-separated."),
+    step_seconds: float = typer.Option(30.0, help="Seconds of arrivals per step (calls = rate x this)."),
+    max_calls: int = typer.Option(5000, help="Upper bound on the calls of one step."),
+    db: str = DB, hold: float = HOLD, ring: float = RING, max_invite_ms: float = MAX_INVITE, out: Path = OUT,
+) -> None:
+    """Only the load steps (e.g. a finer ramp of one path); no latency run."""
+    with session(db=db, hold_s=hold, ring_s=ring, max_invite_ms=max_invite_ms, out=out) as (runner, report):
+        chosen = tuple(paths.split(","))
+        steps = ramp(runner, _rates(rates), step_seconds, max_calls, paths=chosen)
+        table = step_table("Load steps (sustained rate = last step that passed)", [s for p in chosen for s in steps[p]])
+        summary = Table2("Sustained rates", ["path", "sustained calls/s"])
+        for path in chosen:
+            summary.add(path, fmt(sustained(steps[path]), 0) if sustained(steps[path]) else "none")
+        for t in (table, summary):
+            t.show()
+        report.add("steps", steps, table.markdown() + "\n" + summary.markdown())
 
 
 @app.command()

@@ -19,6 +19,7 @@ from bench.dtmf import digit_packets, write_pcap
 from bench.latency import latencies
 from bench.machine import load_snapshot, machine_info
 from bench.observer import Observer
+from bench.probe import CpuMeter
 from bench.profile import Profile, summarise
 from bench.report import Table2, fmt, percentile, say
 from bench.steps import Runner, Step
@@ -50,6 +51,7 @@ def session(*, db: str, hold_s: float, ring_s: float, max_invite_ms: float, out:
     folder = (out or paths.VAR / "bench" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored (a background job)
     say(f"bench folder {folder}")
     system = BenchSystem(folder, BenchDatabase(db, folder), ring_seconds=ring_s)
     report = Report(folder)
@@ -61,10 +63,22 @@ def session(*, db: str, hold_s: float, ring_s: float, max_invite_ms: float, out:
         report.add("machine", {**info, "database": db, "load_at_start": load},
                    "**Machine**\n\n" + "\n".join(f"- {k}: {v}" for k, v in info.items())
                    + f"\n- database: {db}\n- load at start: `{load['uptime']}`\n")
+        idle = idle_cpu(system)
+        say(f"  idle CPU % of one core (no calls, 10 s): {idle}")
+        report.add("idle_cpu", idle, "**Idle CPU, % of one core (no calls, 10 s)**: "
+                   + ", ".join(f"{k} {v}" for k, v in idle.items()) + "\n")
         pcap = write_pcap(folder / "digits-912.pcap", digit_packets(DIGITS))
         runner = Runner(system, folder, pcap, hold_s=hold_s, max_invite_ms=max_invite_ms)
         yield runner, report
         report.add("load_at_end", load_snapshot())
+
+
+def idle_cpu(system: BenchSystem, seconds: float = 10) -> dict[str, float]:
+    """What the system burns with no call at all (health polls, heartbeats, timers)."""
+    time.sleep(5)  # the watchdog has only just started: its imports are not idle work
+    meter = CpuMeter({name: system.pid(name) for name in ("service", "asterisk", "watchdog", "redis")})
+    time.sleep(seconds)
+    return {k: round(v, 1) for k, v in meter.read().items() if k != "sipp"}
 
 
 def _interrupt(*_):
@@ -73,12 +87,12 @@ def _interrupt(*_):
 
 def step_table(title: str, steps: list[Step]) -> Table2:
     table = Table2(title, ["path", "rate/s", "calls", "failed", "reached agency", "cases ok",
-                           "INVITE->200 ms p50/p99/max", "CPU % service/asterisk/sipp/machine",
+                           "INVITE->200 ms p50/p99/max", "CPU % service/asterisk/watchdog/sipp/machine",
                            "CPU ms per call service/asterisk", "verdict"])
     for s in steps:
         cases = "-" if s.cases is None else f"{s.cases.completed}/{s.placed}"
         invite = "/".join(fmt(v) for v in (s.p(50), s.p(99), max(s.invite_ms) if s.invite_ms else None))
-        cpu = "/".join(fmt(s.cpu.get(k)) for k in ("service", "asterisk", "sipp", "machine"))
+        cpu = "/".join(fmt(s.cpu.get(k)) for k in ("service", "asterisk", "watchdog", "sipp", "machine"))
         per_call = "/".join(fmt(s.cpu_ms_per_call(k)) for k in ("service", "asterisk"))
         table.add(s.path, f"{s.rate:g}", s.placed, s.sipp_failed, s.reached, cases, invite, cpu, per_call,
                   "pass" if s.passed else "FAIL")

@@ -9,6 +9,7 @@ the sustained rate is the last step that passed.
 """
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,11 +57,12 @@ class Runner:
         self.system, self.folder, self.pcap = system, folder, pcap
         self.hold_s, self.max_invite_ms = hold_s, max_invite_ms
         self.count = 0
+        self.run_id = random.randrange(10, 100)  # runs rarely share a prefix (Asterisk's logs outlive runs)
 
     def prefix(self, mode: int) -> str:
         """A fixed-length caller-number prefix unique to one step: its calls are found by it."""
         self.count += 1
-        return f"0812{mode}{self.count:03d}"
+        return f"08{self.run_id}{mode}{self.count:03d}"
 
     def step(self, path: str, rate: float, calls: int, *, mode: int | None = None, on_progress=None,
              progress_every: float = 2.0) -> Step:

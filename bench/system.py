@@ -104,6 +104,9 @@ class BenchSystem:
         self.asterisk.render()
         write_dialplan(self.asterisk.dir / "etc", self.ring_seconds)
         self.messages_log.unlink(missing_ok=True)  # agency answers are counted from this file
+        # The dialplan fallback journal outlives the instance's runs; a new service would import
+        # an earlier run's lines as cases of this one.
+        self.asterisk.fallback_journal.write_text("")
         self.asterisk.start()
         self._spawn("service", [str(SIAGA), "serve", "--log-level", "INFO"], self.service_log)
         deadline = time.monotonic() + 60
