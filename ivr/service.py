@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 
 import uvicorn
 from sqlalchemy.exc import OperationalError
 
-from app import paths
 from app.asterisk.locate import AsteriskError
 from app.asterisk.runtime import fallback_journal
 from app.db import make_engine, migrate, session_factory

@@ -75,17 +75,14 @@ class Watchdog:
         live = {c["id"] for c in channels}
         self._sent = {cid: at for cid, at in self._sent.items() if cid in live}
         for channel in channels:
-            dialplan = channel.get("dialplan") or {}
-            if dialplan.get("app_name") != "Stasis" or channel["id"] in bridged:
-                continue
-            args = str(dialplan.get("app_data", "")).split(",")
-            if args[0] != self.app or time.monotonic() - self._sent.get(channel["id"], -60.0) < 30:
+            args = ids.stasis_args(channel, self.app)
+            if args is None or channel["id"] in bridged or time.monotonic() - self._sent.get(channel["id"], -60.0) < 30:
                 continue
             try:
                 if ids.key_of(channel["id"]):
                     await self.client.hangup(channel["id"])  # an agency leg of a dead call
                     continue
-                line = args[1] if len(args) > 1 and args[1] in k.LINES else k.LINE_112
+                line = args[0] if args and args[0] in k.LINES else k.LINE_112
                 await self.client.set_var(channel["id"], k.VAR_FALLBACK_REASON, "WATCHDOG")
                 await self.client.continue_in_dialplan(channel["id"], k.CONTEXT_FALLBACK, line, 1)
             except (errors.AriNotFound, errors.AriConflict):

@@ -96,8 +96,8 @@ def _banner(settings, directory) -> None:
     lines = [
         "",
         f"Siaga is running ({settings.profile} profile). Ctrl-C stops everything.",
-        f"  try a call:       .venv/bin/siaga dial 112 --press 9,1,2",
-        f"  read the cases:   .venv/bin/siaga cases list",
+        "  try a call:       .venv/bin/siaga dial 112 --press 9,1,2",
+        "  read the cases:   .venv/bin/siaga cases list",
         f"  softphone caller: send calls to sip:112@{sip} from {settings.sip.trunk_match} (the trunk)",
         f"  unit phone:       register as <unit id>@{sip}, e.g. {directory.units[0].id}"
         + (f" / password {settings.sip.endpoint_password.get_secret_value()}" if settings.demo else ""),

@@ -130,7 +130,5 @@ async def _ignore_gone(coro) -> None:
     """Stopping or hanging up something that has already ended is not an error."""
     try:
         await coro
-    except errors.AriNotFound:
-        pass
-    except errors.AriConflict:
+    except (errors.AriNotFound, errors.AriConflict):
         pass

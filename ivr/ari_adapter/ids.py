@@ -38,3 +38,12 @@ def bridge_id(key: str) -> str:
 
 def ringback_id(key: str) -> str:
     return rid(key, "ring")
+
+
+def stasis_args(channel: dict, app: str) -> list[str] | None:
+    """The Stasis arguments of a channel (ARI JSON) sitting in our app ``app``, else None."""
+    dialplan = channel.get("dialplan") or {}
+    if dialplan.get("app_name") != "Stasis":
+        return None
+    args = str(dialplan.get("app_data", "")).split(",")
+    return args[1:] if args[0] == app else None

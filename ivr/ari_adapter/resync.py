@@ -65,5 +65,4 @@ class Resync:
             log.info("resync #%d: %d calls live, %d channels in Asterisk", self.connects, len(self.router.workers), len(channels))
 
     def _in_app(self, channel: dict) -> bool:
-        dialplan = channel.get("dialplan") or {}
-        return dialplan.get("app_name") == "Stasis" and str(dialplan.get("app_data", "")).startswith(self.app)
+        return ids.stasis_args(channel, self.app) is not None

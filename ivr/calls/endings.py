@@ -23,16 +23,9 @@ log = logging.getLogger("siaga.call")
 class Endings:
     async def _caller_gone(self) -> None:
         state = self.states.state
-        if state is CallState.FALLBACK:
-            disposition = "fallback"
-        elif state is CallState.CONNECTED:
-            disposition = "completed"
-        elif state is CallState.FORWARDING:
-            disposition = "abandoned-while-forwarding"
-        else:
-            disposition = "abandoned-in-ivr"
-            if self.ivr is not None:
-                self.ivr, actions = engine.handle(self.menus, self.ivr, ev.CallerHungUp())
+        disposition = "fallback" if state is CallState.FALLBACK else _abandoned(state)
+        if state in (CallState.RECEIVED, CallState.IVR) and self.ivr is not None:
+            self.ivr, _ = engine.handle(self.menus, self.ivr, ev.CallerHungUp())
         self.states.note("caller hung up")
         await self._finish(disposition, caller_gone=True)
 
