@@ -36,6 +36,8 @@ class AriSettings(BaseModel):
     password: SecretStr | None = None
     app: str = "siaga"
     reconnect_max_seconds: float = 5.0
+    # Send REST requests over the events websocket when Asterisk takes them (22.3+); HTTP otherwise.
+    rest_over_websocket: bool = True
 
     @property
     def base_url(self) -> str:

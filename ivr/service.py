@@ -20,10 +20,13 @@ from app.live.publisher import LivePublisher
 from app.prompts.render import prompt_exists
 from app.settings import Settings
 from ivr.ari.client import AriClient
+from ivr.ari.errors import AriError
+from ivr.ari.rest_ws import RestOverStream
 from ivr.ari.stream import EventStream
 from ivr.ari_adapter.control import AriCallControl
 from ivr.ari_adapter.resync import Resync
 from ivr.ari_adapter.router import CallRouter
+from ivr.ari_adapter.translate import EVENT_TYPES
 from ivr.calls.events import ServiceStopping
 from ivr.fallback_journal import FallbackJournal
 from ivr.calls.casestore import CaseStore, journal_folder
@@ -53,8 +56,9 @@ class CallService:
         # Calls wait only for the local journal; the database is written behind it (and catches up).
         self.store = CaseStore(session_factory(self.db), journal_folder(settings.journal_dir, settings.database.url))
         ari = settings.ari
-        self.client = AriClient(ari.base_url, ari.user, ari.password.get_secret_value())
-        self.stream = EventStream.from_settings(ari)
+        rest = RestOverStream() if ari.rest_over_websocket else None
+        self.client = AriClient(ari.base_url, ari.user, ari.password.get_secret_value(), rest=rest)
+        self.stream = EventStream.from_settings(ari, rest=rest)
         self.recordings_dir = settings.recordings_dir
         self.live = LivePublisher(settings.redis.url)  # live views only: calls never wait for Redis
         self.router = CallRouter(self._new_flow, on_orphan=self._orphan)
@@ -71,9 +75,17 @@ class CallService:
 
     async def _connected(self) -> None:
         """After every (re)connect: match Asterisk's calls, then write the cases the dialplan handled alone."""
+        await self._filter_events()
         await self.resync.run()
         if self.journal:
             await self.journal.import_new()
+
+    async def _filter_events(self) -> None:
+        """Ask Asterisk for the events calls use only: fewer to serialise there and to parse here."""
+        try:
+            await self.client.event_filter(self.settings.ari.app, sorted(EVENT_TYPES))
+        except AriError as exc:  # all events still work, just at a higher cost
+            log.warning("ARI event filter not set (%s); receiving every event", exc)
 
     def _new_flow(self, key: str, start: dict, post) -> CallFlow:
         channel = start["channel"]
@@ -117,6 +129,7 @@ class CallService:
         return {
             "status": "ok" if connected else "degraded",
             "ari": self.stream.state,
+            "ari_requests": "websocket" if self.client.rest is not None and self.client.rest.ready else "http",
             "calls": len(self.router.workers),
             "profile": self.settings.profile,
             # Redis only feeds the live views: its outage is reported, it does not make the service degraded.

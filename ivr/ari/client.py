@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from ivr.ari.errors import AriUnavailable, error_for
 from ivr.ari.operations import OPERATIONS
+from ivr.ari.rest_ws import RestOverStream
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,9 @@ class AriClient:
         timeout: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = MAX_CONNECTIONS,
+        rest: RestOverStream | None = None,
     ) -> None:
+        self.rest = rest  # when it is ready, JSON requests go over the events websocket instead
         secret = password.get_secret_value() if isinstance(password, SecretStr) else password
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
@@ -74,6 +77,8 @@ class AriClient:
 
     async def request(self, method: str, path: str, *, params: dict | None = None, json: Any = None) -> Any:
         """Send one request; the parsed JSON answer, or None when Asterisk sent no body."""
+        if self.rest is not None and self.rest.ready:
+            return await self.rest.request(method, path, params, json)
         response = await self._send(method, path, params, json)
         if not response.content:
             return None
@@ -227,6 +232,16 @@ class AriClient:
     async def subscribe(self, app: str, event_source: str | list[str]) -> dict:
         """Keep receiving events for e.g. ``channel:<id>`` after it leaves the app (continue_in_dialplan)."""
         return await self._op("subscribe", app=app, params={"eventSource": _csv(event_source)})
+
+    async def event_filter(self, app: str, allowed: list[str]) -> dict:
+        """Only these event types reach ``app`` from now on (an empty list: all of them again).
+
+        Asterisk filters the answers to requests sent over the events websocket too
+        (``RESTResponse``, checked): they are always let through.
+        """
+        types = sorted({*allowed, "RESTResponse"}) if allowed else []
+        return await self._op("event_filter", app=app, json={"allowed": [{"type": t} for t in types],
+                                                              "disallowed": []})
 
 
 def _fill(template: str, path_args: dict[str, str]) -> str:

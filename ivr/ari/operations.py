@@ -47,4 +47,5 @@ OPERATIONS: dict[str, Operation] = {
     "asterisk_info": Operation("GET", "/asterisk/info"),
     "application": Operation("GET", "/applications/{app}"),
     "subscribe": Operation("POST", "/applications/{app}/subscription"),
+    "event_filter": Operation("PUT", "/applications/{app}/eventFilter"),
 }

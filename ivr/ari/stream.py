@@ -6,7 +6,9 @@ handler must not block. Events sent while we were disconnected are lost, so
 after every (re)connect ``on_connected`` runs before any event is handed on,
 for the service to rebuild its state from Asterisk. Every failure becomes one
 readable log line and a retry with capped exponential backoff; only
-``stop()`` ends ``run``.
+``stop()`` ends ``run``. With a ``RestOverStream`` attached, the same
+connection also carries REST requests once it is up (``rest_ws.py``); their
+answers are taken out of the stream before the events are handed on.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from pydantic import SecretStr
 from websockets.asyncio.client import ClientConnection, connect
 
 from ivr.ari.backoff import Backoff
+from ivr.ari.rest_ws import RestOverStream
 from ivr.ari.stream_errors import describe_failure
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,7 @@ class EventStream:
         ping_interval: float = 2.0,  # with ping_timeout: a dead Asterisk is noticed within ~6 s
         ping_timeout: float = 4.0,
         open_timeout: float = 5.0,
+        rest: RestOverStream | None = None,
     ) -> None:
         query = {"app": app, **({"subscribeAll": "true"} if subscribe_all else {})}
         base = ws_url_base.rstrip("/")
@@ -63,6 +67,7 @@ class EventStream:
             ping_interval=ping_interval, ping_timeout=ping_timeout, open_timeout=open_timeout,
             close_timeout=1.0, max_size=2**24, proxy=None, compression=None,
         )
+        self.rest = rest
         self._stop = asyncio.Event()
         self._ws: ClientConnection | None = None
         self._closing: asyncio.Task | None = None
@@ -111,6 +116,8 @@ class EventStream:
                 finally:
                     self.connected.clear()
                     self._ws, self._closing = None, None
+                    if self.rest is not None:
+                        self.rest.detach("the events websocket closed")
                 if self._stop.is_set():
                     break
                 if up_since is None:
@@ -136,6 +143,8 @@ class EventStream:
                 except Exception:
                     # Events still flow; a failed rebuild must not cut the stream.
                     log.exception("on_connected failed after connecting to ARI; events continue")
+            if self.rest is not None:
+                self.rest.attach(ws.send)
             async for message in ws:
                 await self._deliver(message, on_event)
 
@@ -147,6 +156,8 @@ class EventStream:
         except ValueError as exc:
             self.malformed += 1
             log.warning("ARI sent a malformed event (%s), skipped: %.200r", exc, message)
+            return
+        if self.rest is not None and self.rest.deliver(event):
             return
         self.events += 1
         try:

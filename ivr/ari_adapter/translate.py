@@ -13,6 +13,10 @@ from __future__ import annotations
 from ivr.ari_adapter import ids
 from ivr.calls import events as ev
 
+# Every ARI event type ``translate`` (and the router) reads: the service asks Asterisk for these only.
+EVENT_TYPES = frozenset({"StasisStart", "StasisEnd", "ChannelDtmfReceived", "PlaybackFinished",
+                         "ChannelDestroyed", "ChannelStateChange"})
+
 
 def translate(raw: dict, key: str, caller_channel: str) -> object | None:
     kind = raw.get("type")

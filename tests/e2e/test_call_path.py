@@ -31,6 +31,8 @@ def wav_seconds(path) -> float:
 
 
 def test_112_ambulance_in_kuta_reaches_the_kuta_unit_with_audio_both_ways(system, tmp_path):
+    # Asterisk 22 takes the service's requests over the events websocket (HTTP stays the fallback).
+    assert system.until(lambda: system.health().get("ari_requests") == "websocket", 10, "requests over the websocket")
     caller = new_caller()
     caller_tone = write_tone_wav(tmp_path / "caller.wav", CALLER_TONE, 2)
     agency_tone = write_tone_wav(tmp_path / "agency.wav", AGENCY_TONE, 2)

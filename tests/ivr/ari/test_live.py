@@ -15,6 +15,7 @@ from app.asterisk import AsteriskInstance, AsteriskNotFound, find_asterisk
 from app.asterisk.constants import CONTEXT_DEMO_RESPONDER, DEMO_FALLBACK_EXTEN
 from app.directory.loader import load_directory
 from ivr.ari import AriAuthError, AriClient, AriNotFound, AriUnavailable, EventStream
+from ivr.ari.rest_ws import RestOverStream
 from tests.app.asterisk.support import settings_on_free_ports
 from tests.support.parts import need
 
@@ -68,15 +69,21 @@ class Events:
                                lambda e: e.get("type") == kind and e.get(key, {}).get(id_field) == ident, timeout)
 
 
-@pytest.fixture
-async def live(asterisk):
+@pytest.fixture(params=["http", "websocket"])
+async def live(asterisk, request):
+    """Client and stream; requests over HTTP, or over the events websocket (Asterisk 22.3+)."""
     ari = asterisk.settings.ari
     events = Events()
-    stream = EventStream.from_settings(ari)
+    rest = RestOverStream() if request.param == "websocket" else None
+    stream = EventStream.from_settings(ari, rest=rest)
     task = asyncio.create_task(stream.run(events.on_event, events.on_connected))
-    async with AriClient.from_settings(ari) as client:
+    async with AriClient.from_settings(ari, rest=rest) as client:
         await asyncio.wait_for(stream.connected.wait(), 10)
+        if rest is not None:
+            await until(lambda: rest.ready, "requests over the websocket")
         yield client, stream, events
+        if rest is not None:  # the test's requests really went that way
+            assert rest.sent > 1
     stream.stop()
     await asyncio.wait_for(task, 5)
 
@@ -198,3 +205,42 @@ async def test_the_stream_comes_back_after_asterisk_restarts(live, asterisk):
     await events.wait_type("StasisStart", "channel", channel)
     await client.hangup(channel)
     await events.wait_type("StasisEnd", "channel", channel)
+
+
+async def test_the_event_filter_keeps_only_the_types_asked_for(live, asterisk):
+    client, stream, events = live
+    app = asterisk.settings.ari.app
+    await client.event_filter(app, ["StasisStart", "StasisEnd"])
+    try:
+        channel = new_id("ch")
+        await client.originate(RESPONDER, channel_id=channel, app=app)
+        await events.wait_type("StasisStart", "channel", channel)
+        await client.play(channel, new_id("pb"), "sound:beep")
+        await client.hangup(channel)
+        await events.wait_type("StasisEnd", "channel", channel)
+        mine = [e["type"] for e in events.seen if (e.get("channel") or {}).get("id") == channel or "playback" in e]
+        assert set(mine) == {"StasisStart", "StasisEnd"}, mine
+    finally:
+        await client.event_filter(app, [])
+    assert (await client.application(app))["events_allowed"] == []
+
+
+async def test_requests_in_flight_over_the_websocket_fail_as_unavailable_when_it_drops(asterisk):
+    ari = asterisk.settings.ari
+    rest = RestOverStream()
+    stream = EventStream.from_settings(ari, rest=rest)
+    task = asyncio.create_task(stream.run(lambda event: None))
+    try:
+        await until(lambda: rest.ready, "requests over the websocket", timeout=10)
+        # Taken off the wire before Asterisk answers: what a dropped connection looks like to a request.
+        pending = asyncio.ensure_future(rest.request("GET", "asterisk/info", None, None))
+        await asyncio.sleep(0)
+        rest.detach("test")
+        with pytest.raises(AriUnavailable, match="connection lost"):
+            await pending
+        assert not rest.ready
+        with pytest.raises(AriUnavailable, match="not ready"):
+            await rest.request("GET", "asterisk/info", None, None)
+    finally:
+        stream.stop()
+        await asyncio.wait_for(task, 5)
