@@ -82,30 +82,42 @@ class CaseStore:
         self.journal.save_state(self.book.snapshot())  # durable, for a later start without the database
 
     # -- the call flow's API -------------------------------------------------------------
+    # Each ``*_op`` makes one journal op (checked, not yet written); ``write`` journals several
+    # in one append, so the writes of one step cost one wait for the disk. The async helpers
+    # below are one op each.
     async def open(self, *, line: str, caller_number: str, channel_id: str, received_at: datetime) -> str:
         if line not in LINES:
             raise ValueError(f"line {line!r} is not one of {', '.join(LINES)}")
         received_at = as_utc(received_at)
         ticket = self.book.new_ticket(line, received_at)
-        await self._write("open", ticket, dict(line=line, caller_number=caller_number, channel_id=channel_id,
-                                               received_at=received_at))
+        await self.write(_op("open", ticket, dict(line=line, caller_number=caller_number, channel_id=channel_id,
+                                                   received_at=received_at)))
         return ticket
 
+    def update_op(self, ticket: str, **fields: Any) -> dict:
+        return _op("update", ticket, service.checked_case_fields(fields))
+
+    def event_op(self, ticket: str, kind: str, detail: dict | None = None, at: datetime | None = None) -> dict:
+        return _op("event", ticket, dict(kind=kind, detail=detail, at=as_utc(at or utcnow())))
+
+    def attempt_update_op(self, key: AttemptKey, **fields: Any) -> dict:
+        return _op("attempt.update", key.ticket, {"seq": key.seq, **service.checked_attempt_fields(fields)})
+
     async def update(self, ticket: str, **fields: Any) -> None:
-        await self._write("update", ticket, service.checked_case_fields(fields))
+        await self.write(self.update_op(ticket, **fields))
 
     async def event(self, ticket: str, kind: str, detail: dict | None = None, at: datetime | None = None) -> None:
-        await self._write("event", ticket, dict(kind=kind, detail=detail, at=as_utc(at or utcnow())))
+        await self.write(self.event_op(ticket, kind, detail, at))
 
     async def start_attempt(self, ticket: str, *, unit: str, agency: str, dial: str,
                             started_at: datetime) -> AttemptKey:
         key = AttemptKey(ticket, self.book.new_attempt(ticket))
-        await self._write("attempt", ticket, dict(seq=key.seq, unit=unit, agency=agency, dial=dial,
-                                                  started_at=as_utc(started_at)))
+        await self.write(_op("attempt", ticket, dict(seq=key.seq, unit=unit, agency=agency, dial=dial,
+                                                     started_at=as_utc(started_at))))
         return key
 
     async def update_attempt(self, key: AttemptKey, **fields: Any) -> None:
-        await self._write("attempt.update", key.ticket, {"seq": key.seq, **service.checked_attempt_fields(fields)})
+        await self.write(self.attempt_update_op(key, **fields))
 
     async def find_by_channel(self, channel_id: str) -> str | None:
         ticket = self.book.channel(channel_id)
@@ -123,14 +135,13 @@ class CaseStore:
             return case.ticket if case else None
 
     # -- journalling ---------------------------------------------------------------------
-    async def _write(self, kind: str, ticket: str, args: dict[str, Any]) -> None:
+    async def write(self, *ops: dict) -> None:
+        """Journal ``ops`` (from the ``*_op`` helpers) in this order, in one append; returns once on disk."""
         if self._closed:
             raise RuntimeError("the case store is closed")
-        op = {"id": uuid.uuid4().hex, "at": utcnow().isoformat(), "op": kind, "ticket": ticket, "args": _encode(args)}
-        json.dumps(op)  # what cannot be journalled fails here, in its own call, not in a batch of others
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        self._inbox.put((op, loop, done))
+        self._inbox.put((list(ops), loop, done))
         await done
 
     def _write_loop(self) -> None:
@@ -142,7 +153,7 @@ class CaseStore:
                     stop = True
                     break
                 batch.append(item)
-            ops, error = [op for op, _, _ in batch], None
+            ops, error = [op for some, _, _ in batch for op in some], None
             try:
                 self.journal.append(ops)
             except Exception as exc:  # a full or failing disk: the callers hear it, and fall back
@@ -185,6 +196,12 @@ class CaseStore:
         self._writer.join()
         self.applier.stop(self.drain_seconds if drain_seconds is None else drain_seconds)
         self.journal.close()
+
+
+def _op(kind: str, ticket: str, args: dict[str, Any]) -> dict:
+    op = {"id": uuid.uuid4().hex, "at": utcnow().isoformat(), "op": kind, "ticket": ticket, "args": _encode(args)}
+    json.dumps(op)  # what cannot be journalled fails here, in its own call, not in a batch of others
+    return op
 
 
 def _is_time(name: str) -> bool:

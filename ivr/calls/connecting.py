@@ -44,9 +44,9 @@ class Connecting:
         try:
             await self.port.play(prompt, fwd.language, CONNECTING)
         finally:  # the records follow the prompt (written even if it failed), in the same order as ever
-            await self._record_choices(chosen or [])
-            await self.store.update(self.ticket, **fields)
-            await self.store.event(self.ticket, "ivr.completed", {"reason": fwd.reason, "route": fwd.category})
+            await self._record_choices(chosen or [], self.store.update_op(self.ticket, **fields),
+                                       self.store.event_op(self.ticket, "ivr.completed",
+                                                           {"reason": fwd.reason, "route": fwd.category}))
         await self._decide(self.forwarding.start())
 
     async def _decide(self, decisions: list) -> None:
@@ -92,8 +92,9 @@ class Connecting:
             return  # a leg we cancelled ourselves
         self.states.note(f"{leg.candidate.id} {outcome}{': ' + reason if reason else ''}")
         self.notify(live.AgencyMissed(self.ticket, unit=leg.candidate.id, outcome=outcome))
-        await self.store.update_attempt(self.attempts[leg_id], outcome=outcome, ended_at=utcnow())
-        await self.store.event(self.ticket, "attempt.failed", {"unit": leg.candidate.id, "outcome": outcome})
+        await self.store.write(
+            self.store.attempt_update_op(self.attempts[leg_id], outcome=outcome, ended_at=utcnow()),
+            self.store.event_op(self.ticket, "attempt.failed", {"unit": leg.candidate.id, "outcome": outcome}))
         await self._decide(self.forwarding.ended(leg_id))
 
     async def _cancel_leg(self, leg_id: str) -> None:
@@ -113,11 +114,11 @@ class Connecting:
         await self.port.connect(leg.id, self.ticket)
         self.states.move(CallState.CONNECTED, f"{leg.candidate.id} answered")
         self.notify(live.CallConnected(self.ticket, unit=leg.candidate.id))
-        await self.store.update_attempt(self.attempts[leg.id], outcome="answered", answered_at=now)
-        await self.store.update(
-            self.ticket, status="connected", agency_answered_at=now, answered_by_unit=leg.candidate.id
-        )
-        await self.store.event(self.ticket, "attempt.answered", {"unit": leg.candidate.id, "dial": leg.dial})
+        await self.store.write(
+            self.store.attempt_update_op(self.attempts[leg.id], outcome="answered", answered_at=now),
+            self.store.update_op(self.ticket, status="connected", agency_answered_at=now,
+                                 answered_by_unit=leg.candidate.id),
+            self.store.event_op(self.ticket, "attempt.answered", {"unit": leg.candidate.id, "dial": leg.dial}))
 
 
 def _outcome(cause: int) -> str:

@@ -44,8 +44,9 @@ class Endings:
                 await self._safely(self.port.hangup_caller())
             if was_connected and self.recording:
                 await self._safely(self._save_recording())
-            await self.store.update(self.ticket, status="ended", disposition=disposition, ended_at=utcnow())
-            await self.store.event(self.ticket, "ended", {"disposition": disposition})
+            await self.store.write(
+                self.store.update_op(self.ticket, status="ended", disposition=disposition, ended_at=utcnow()),
+                self.store.event_op(self.ticket, "ended", {"disposition": disposition}))
         finally:
             # Even when a record failed (fail_safe logs it), the call is over: its worker must
             # stop, and fail_safe must not send a caller who has gone to the fallback route.
@@ -60,8 +61,9 @@ class Endings:
         self.recordings_dir.mkdir(parents=True, exist_ok=True)
         path = self.recordings_dir / self.recording
         await asyncio.to_thread(path.write_bytes, data)
-        await self.store.update(self.ticket, recording=self.recording)
-        await self.store.event(self.ticket, "recording.saved", {"file": self.recording, "bytes": len(data)})
+        await self.store.write(
+            self.store.update_op(self.ticket, recording=self.recording),
+            self.store.event_op(self.ticket, "recording.saved", {"file": self.recording, "bytes": len(data)}))
 
     async def _to_fallback(self, why: str) -> None:
         self._cancel_timers()
@@ -70,9 +72,12 @@ class Endings:
         self.notify(live.CallFellBack(self.ticket, why=why))
         # The records must not stop the transfer: once in FALLBACK, fail_safe does not try again,
         # and with no case at all (the database refused it) the caller still needs a human.
-        await self._safely(self.store.update(self.ticket, status="fallback", disposition="fallback"))
-        await self._safely(self.store.event(self.ticket, "fallback", {"why": why}))
+        await self._safely(self._write_fallback(why))
         await self._hand_to_dialplan()
+
+    async def _write_fallback(self, why: str) -> None:
+        await self.store.write(self.store.update_op(self.ticket, status="fallback", disposition="fallback"),
+                               self.store.event_op(self.ticket, "fallback", {"why": why}))
 
     async def _hand_to_dialplan(self) -> None:
         """Continue the caller in the dialplan fallback route; a few tries, then again on reconnect."""

@@ -164,8 +164,10 @@ class CallFlow(Connecting, Endings):
         finally:  # recorded even when the prompt could not be played (the caller hung up)
             await self._record_choices(chosen)
 
-    async def _record_choices(self, chosen: list) -> None:
-        while chosen:
-            a = chosen.pop(0)
-            await self.store.update(self.ticket, **{a.field: a.value})
-            await self.store.event(self.ticket, "ivr.select", {a.field: a.value})
+    async def _record_choices(self, chosen: list, *more: dict) -> None:
+        """The choices made (and ``more`` ops after them), in one journal write."""
+        ops = [op for a in chosen for op in (self.store.update_op(self.ticket, **{a.field: a.value}),
+                                             self.store.event_op(self.ticket, "ivr.select", {a.field: a.value}))]
+        chosen.clear()
+        if ops or more:
+            await self.store.write(*ops, *more)

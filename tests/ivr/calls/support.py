@@ -152,13 +152,20 @@ class Call:
             return len(list(session.exec(select(Case))))
 
 
+# Which journal op each case-store method writes: the flow writes several ops at once through ``write``.
+OP_OF = {"open": "open", "update": "update", "event": "event", "start_attempt": "attempt",
+         "update_attempt": "attempt.update"}
+
+
 def break_store(store, method: str, when=lambda *args, **kwargs: True) -> None:
-    """Make one case-store method raise (when ``when`` says so), as a database outage would."""
-    real = getattr(store, method)
+    """Make writing one kind of op raise (when ``when``, given its ticket and fields, says so), as a full disk would."""
+    real, kind = store.write, OP_OF[method]
 
-    async def broken(*args, **kwargs):
-        if when(*args, **kwargs):
-            raise OSError("database is down")
-        return await real(*args, **kwargs)
+    async def broken(*ops):
+        for op in ops:
+            fields = {k: v for k, v in op["args"].items() if k != "seq"}
+            if op["op"] == kind and when(op["ticket"], **fields):
+                raise OSError("the case journal cannot be written")
+        return await real(*ops)
 
-    setattr(store, method, broken)
+    store.write = broken
