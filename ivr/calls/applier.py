@@ -6,8 +6,9 @@ in line, the store is marked degraded, and the same op is tried again with a
 capped backoff until the database is back; then the backlog drains in order.
 Ops waiting in line are applied in batches, one transaction each; a batch
 the database refuses for its content is applied again one op at a time, so
-the op at fault is found. Applying is idempotent (``app.cases.service.
-open_case_as`` and friends), so ops applied just before a crash, but not yet
+the op at fault is found. A short line waits a moment for more ops first:
+a transaction costs far more than an op in it. Applying is idempotent
+(``app.cases.bulk``), so ops applied just before a crash, but not yet
 checkpointed, are harmless when applied again. Only an op the database
 refuses for its content, again and again, is moved aside to
 ``rejected.jsonl`` (with a critical log).
@@ -24,7 +25,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.cases import service
+from app.cases import bulk
 from ivr.calls.journal import Journal
 
 log = logging.getLogger("siaga.casestore")
@@ -32,28 +33,17 @@ log = logging.getLogger("siaga.casestore")
 BACKOFF_FIRST, BACKOFF_MAX = 0.05, 2.0
 REFUSALS_BEFORE_REJECT = 3
 CHECKPOINT_EVERY = 200
+# Between batches, checkpoint no oftener: each is two fsyncs, and a stale one only means harmless replays.
+CHECKPOINT_SECONDS = 1.0
 BATCH = 100  # ops per transaction while a backlog drains
+# A short line waits this long for more ops: a transaction costs as much CPU as 20-30 ops in it, so
+# at 5 calls/s this cuts the applier's CPU per op by ~2.5x, for ops reaching the database ~0.1 s later.
+GATHER_SECONDS = 0.1
 PROBE_SECONDS = 5.0  # idle: ask the database now and then, so the health endpoint knows without traffic
 PROBE = {"op": "probe"}
 # The database (or the way to it) is down: wait and try the same op again.
 TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
              ConnectionError, TimeoutError, OSError)
-
-
-def apply_op(session: Session, op: dict) -> None:
-    kind, ticket, a = op["op"], op["ticket"], op["args"]
-    if kind == "open":
-        service.open_case_as(session, ticket, op_id=op["id"], **a)
-    elif kind == "update":
-        service.update_case_as(session, ticket, **a)
-    elif kind == "event":
-        service.add_event_once(session, ticket, a["kind"], a["detail"], a["at"], op["id"])
-    elif kind == "attempt":
-        service.start_attempt_as(session, ticket, **a)
-    elif kind == "attempt.update":
-        service.update_attempt_of(session, ticket, **a)
-    else:
-        raise ValueError(f"unknown journal op {kind!r}")
 
 
 class Applier:
@@ -70,6 +60,7 @@ class Applier:
         self._deadline = float("inf")
         self._backoff, self._refusals = BACKOFF_FIRST, 0
         self._careful_until = 0  # ops up to this seq go one per transaction (a batch was refused)
+        self._checkpointed_at = 0.0
         self._thread = threading.Thread(target=self._run, name="case-applier", daemon=True)
 
     def start(self) -> None:
@@ -105,15 +96,22 @@ class Applier:
         while True:
             with self._cv:
                 if self.queue:
+                    self._gather()
                     return None if self._late() else self._batch()
                 if self._stopping:
                     return None
             # Idle: file work here, outside the lock, so the journal writer never waits for it.
-            self._checkpoint()
+            if time.monotonic() - self._checkpointed_at >= CHECKPOINT_SECONDS:
+                self._checkpoint()
             self.after_idle(self.applied)
             with self._cv:
                 if not self.queue and not self._stopping and not self._cv.wait(PROBE_SECONDS) and not self.queue:
                     return PROBE
+
+    def _gather(self) -> None:
+        """Let a short line grow (group commit); not while going one op at a time, nor when stopping."""
+        if self.queue[0]["seq"] > self._careful_until:
+            self._cv.wait_for(lambda: len(self.queue) >= BATCH or self._stopping, GATHER_SECONDS)
 
     def _batch(self) -> list[dict]:
         careful = self.queue[0]["seq"] <= self._careful_until
@@ -145,8 +143,7 @@ class Applier:
             return
         try:
             with self.sessions() as session:
-                for op in ops:
-                    apply_op(session, self.decode(op))
+                bulk.apply_ops(session, [self.decode(op) for op in ops])
                 session.commit()
         except TRANSIENT as exc:
             if not self.degraded:
@@ -204,6 +201,7 @@ class Applier:
             self._checkpoint()
 
     def _checkpoint(self) -> None:
+        self._checkpointed_at = time.monotonic()
         try:
             self.journal.checkpoint(self.applied)
         except OSError as exc:  # the ops are applied; a stale checkpoint only means harmless replays
