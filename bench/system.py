@@ -171,6 +171,6 @@ class BenchSystem:
         return None
 
     def prune_recordings(self) -> None:
-        """Bridge recordings pile up (tens of kB a call); the bench does not need them."""
+        """Call recordings pile up (about 100 kB a call); the bench does not need them."""
         for path in (self.workdir / "recordings").glob("*.wav"):
             path.unlink(missing_ok=True)

@@ -31,6 +31,17 @@ VAR_LINE = "SIAGA_LINE"  # "112" or "14084"
 VAR_FALLBACK_REASON = "SIAGA_FALLBACK_REASON"  # STASISSTATUS when the dialplan fallback ran
 VAR_FALLBACK_ROUND = "SIAGA_FALLBACK_ROUND"  # how many times the fallback loop went round
 
+# Every call on a line is recorded from its arrival (MixMonitor, both directions mixed: the IVR,
+# the agency or the fallback group) into Asterisk's recordings folder, as the stored recording
+# CALL_RECORDING_PREFIX + the channel id with "." made "-" (ARI reads a dot as the format's).
+CALL_RECORDING_PREFIX = "siaga-call-"
+
+
+def call_recording(channel_id: str) -> str:
+    """The ARI stored-recording name of the call whose caller channel is ``channel_id``."""
+    return CALL_RECORDING_PREFIX + channel_id.replace(".", "-")
+
+
 # Prompts the dialplan itself plays (sound names are "siaga/<lang>/<name>").
 PROMPT_PLEASE_HOLD = "please-hold"
 PROMPT_LANGUAGES = ("id", "en")  # played in this order where no language is known

@@ -108,10 +108,9 @@ class Connecting:
 
     async def _connect(self, leg) -> None:
         now = utcnow()
-        self.recording = f"{self.ticket}.wav"
         await self.port.stop_playback(CONNECTING)
         await self.port.stop_ringback()
-        await self.port.connect(leg.id, self.ticket)
+        await self.port.connect(leg.id)
         self.states.move(CallState.CONNECTED, f"{leg.candidate.id} answered")
         self.notify(live.CallConnected(self.ticket, unit=leg.candidate.id))
         await self.store.write(

@@ -31,7 +31,6 @@ class Endings:
 
     async def _finish(self, disposition: str, caller_gone: bool = False) -> None:
         self._cancel_timers()
-        was_connected = self.states.state is CallState.CONNECTED
         try:
             for leg in self.forwarding.live_legs() if self.forwarding else []:
                 if leg is not self.forwarding.winner:
@@ -42,8 +41,7 @@ class Endings:
                     await self._safely(self.store.update_attempt(self.attempts[leg.id], ended_at=utcnow()))
             if not caller_gone:
                 await self._safely(self.port.hangup_caller())
-            if was_connected and self.recording:
-                await self._safely(self._save_recording())
+            await self._safely(self._save_recording())
             await self.store.write(
                 self.store.update_op(self.ticket, status="ended", disposition=disposition, ended_at=utcnow()),
                 self.store.event_op(self.ticket, "ended", {"disposition": disposition}))
@@ -54,10 +52,13 @@ class Endings:
             self.notify(live.CallEnded(self.ticket, disposition=disposition))
 
     async def _save_recording(self) -> None:
-        data = await self._safely(self.port.save_recording(self.ticket))
+        if self.ticket is None:  # no case to file it under: it stays in Asterisk's recordings
+            return
+        data = await self._safely(self.port.save_recording())
         if not data:
             log.warning("%s no recording could be saved", self.ticket)
             return
+        self.recording = f"{self.ticket}.wav"
         self.recordings_dir.mkdir(parents=True, exist_ok=True)
         path = self.recordings_dir / self.recording
         await asyncio.to_thread(path.write_bytes, data)

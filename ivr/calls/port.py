@@ -29,11 +29,11 @@ class CallControl(Protocol):
 
     async def hangup_leg(self, leg: str) -> None: ...
 
-    async def connect(self, leg: str, recording: str) -> None:
-        """Bridge the caller with an answered leg and record the bridge under ``recording``."""
+    async def connect(self, leg: str) -> None:
+        """Bridge the caller with an answered leg."""
 
-    async def save_recording(self, recording: str) -> bytes | None:
-        """Stop the recording and return its audio (WAV), or None when there is none."""
+    async def save_recording(self) -> bytes | None:
+        """The call's recording (WAV, from its arrival), once the caller's channel is gone; None if there is none."""
 
     async def to_fallback(self, line: str) -> None:
         """Hand the caller to the dialplan fallback route (humans of last resort).

@@ -66,11 +66,11 @@ class FakePort:
     async def hangup_leg(self, leg: str) -> None:
         self._note("hangup_leg", leg)
 
-    async def connect(self, leg: str, recording: str) -> None:
-        self._note("connect", leg, recording)
+    async def connect(self, leg: str) -> None:
+        self._note("connect", leg)
 
-    async def save_recording(self, recording: str) -> bytes | None:
-        self._note("save_recording", recording)
+    async def save_recording(self) -> bytes | None:
+        self._note("save_recording")
         return self.recording
 
     async def to_fallback(self, line: str) -> None:

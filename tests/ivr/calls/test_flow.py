@@ -92,10 +92,9 @@ async def test_silence_in_the_category_menu_puts_the_caller_through_to_an_operat
 
 
 # -- connection and endings ----------------------------------------------------
-async def test_an_answered_leg_is_connected_and_recorded_under_the_ticket(new_call, port):
+async def test_an_answered_leg_is_connected(new_call, port):
     call, first = await connected(new_call)
-    ticket = call.flow.ticket
-    assert port.sent("connect") == [(call.legs()[first], ticket)]
+    assert port.sent("connect") == [(call.legs()[first],)]
     assert ("stop_playback", CONNECTING) in port.requests and ("stop_ringback",) in port.requests
     case = call.case()
     assert case.status == "connected" and case.agency_answered_at is not None
@@ -108,7 +107,7 @@ async def test_the_agency_hanging_up_ends_the_call_and_saves_the_recording(new_c
     call, first = await connected(new_call)
     await call.send(ev.LegEnded(call.legs()[first], NORMAL_CLEARING, "Normal Clearing"))
     assert port.sent("hangup_caller") == [()]
-    assert port.sent("save_recording") == [(call.flow.ticket,)]
+    assert port.sent("save_recording") == [()]
     case = call.case()
     assert (case.status, case.disposition) == ("ended", "completed") and case.ended_at is not None
     assert case.recording == f"{case.ticket}.wav"
@@ -143,6 +142,16 @@ async def test_the_caller_hanging_up_in_the_ivr_is_abandoned_and_nothing_is_dial
     assert (case.status, case.disposition) == ("ended", "abandoned-in-ivr")
     assert port.sent("dial") == [] and port.sent("hangup_caller") == []
     assert call.kinds()[-1] == "ended" and call.flow.finished
+    # Recorded from its arrival: an abandoned call's audio is filed with its case too.
+    assert port.sent("save_recording") == [()] and case.recording == f"{case.ticket}.wav"
+
+
+async def test_a_call_without_a_recording_still_ends(new_call, port):
+    port.recording = None
+    call = await new_call("112").start()
+    await call.send(ev.CallerHungUp())
+    case = call.case()
+    assert (case.status, case.recording) == ("ended", None) and call.flow.finished
 
 
 async def test_leaving_the_app_during_the_ivr_is_an_abandoned_call(new_call):
@@ -232,10 +241,10 @@ async def test_a_second_group_line_answering_after_the_winner_is_released(new_ca
     await call.press("0")
     winner, other, *rest = call.legs().values()
     await call.send(ev.LegAnswered(winner))
-    assert port.sent("connect") == [(winner, call.flow.ticket)]
+    assert port.sent("connect") == [(winner,)]
     assert {(leg,) for leg in (other, *rest)} <= set(port.sent("hangup_leg"))
     await call.send(ev.LegAnswered(other))
-    assert port.sent("connect") == [(winner, call.flow.ticket)]
+    assert port.sent("connect") == [(winner,)]
     assert port.sent("hangup_leg").count((other,)) == 2
     assert call.flow.states.state is CallState.CONNECTED
     outcomes = {a.dial: a.outcome for a in call.attempts()}
