@@ -85,9 +85,13 @@ def ramp_only(
     step_seconds: float = typer.Option(30.0, help="Seconds of arrivals per step (calls = rate x this)."),
     max_calls: int = typer.Option(5000, help="Upper bound on the calls of one step."),
     db: str = DB, hold: float = HOLD, ring: float = RING, max_invite_ms: float = MAX_INVITE, out: Path = OUT,
+    setting: list[str] = typer.Option([], help="A call-service setting for an A/B, as its environment variable: "
+                                               "SIAGA_ARI__REST_OVER_WEBSOCKET=false (repeatable)."),
 ) -> None:
     """Only the load steps (e.g. a finer ramp of one path); no latency run."""
-    with session(db=db, hold_s=hold, ring_s=ring, max_invite_ms=max_invite_ms, out=out) as (runner, report):
+    service_env = dict(_setting(s) for s in setting)
+    with session(db=db, hold_s=hold, ring_s=ring, max_invite_ms=max_invite_ms, out=out,
+                 service_env=service_env) as (runner, report):
         chosen = tuple(paths.split(","))
         steps = ramp(runner, _rates(rates), step_seconds, max_calls, paths=chosen)
         table = step_table("Load steps (sustained rate = last step that passed)", [s for p in chosen for s in steps[p]])
@@ -161,3 +165,10 @@ def pcap(
     """Write a capture of RFC 4733 key presses (one timestamp per key) for SIPp's play_pcap_audio."""
     write_pcap(path, digit_packets(digits, first_at=first, gap=gap))
     say(f"{path}: {len(digits)} keys")
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.startswith("SIAGA_"):
+        raise typer.BadParameter(f"{text!r}: expected SIAGA_<GROUP>__<KEY>=<value>", param_hint="--setting")
+    return name, value

@@ -47,13 +47,16 @@ def _plain(value):
 
 
 @contextmanager
-def session(*, db: str, hold_s: float, ring_s: float, max_invite_ms: float, out: Path | None):
+def session(*, db: str, hold_s: float, ring_s: float, max_invite_ms: float, out: Path | None,
+            service_env: dict[str, str] | None = None):
     folder = (out or paths.VAR / "bench" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored (a background job)
     say(f"bench folder {folder}")
-    system = BenchSystem(folder, BenchDatabase(db, folder), ring_seconds=ring_s)
+    system = BenchSystem(folder, BenchDatabase(db, folder), ring_seconds=ring_s, service_env=service_env)
+    if service_env:
+        say(f"  service settings: {service_env}")
     report = Report(folder)
     with system:
         info = machine_info(system.asterisk.launcher.version())

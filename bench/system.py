@@ -41,7 +41,8 @@ def free_port(kind: int) -> int:
 
 
 class BenchSystem:
-    def __init__(self, workdir: Path, database: BenchDatabase, *, ring_seconds: float = 0.3, name: str = "bench"):
+    def __init__(self, workdir: Path, database: BenchDatabase, *, ring_seconds: float = 0.3, name: str = "bench",
+                 service_env: dict[str, str] | None = None):
         self.workdir, self.db = workdir, database
         self.ring_seconds = ring_seconds
         rtp = random.randrange(30000, 50000, 2000)
@@ -68,7 +69,7 @@ class BenchSystem:
         }
         # A developer's own SIAGA_* settings must not leak into the system under test (SIAGA_ROOT may).
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_") or k == "SIAGA_ROOT"}
-        self.env = {**inherited, **values,
+        self.env = {**inherited, **values, **(service_env or {}),  # e.g. an A/B of one setting
                     "REDIS_URL": values["SIAGA_REDIS__URL"]}
         self.settings = Settings(
             profile="production", directory=DIRECTORY, recordings_dir=workdir / "recordings",

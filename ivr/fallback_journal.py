@@ -4,7 +4,8 @@ Principle: the dialplan writes one line when a call enters the fallback route
 and one when it hangs up (see dialplan/extensions.conf.j2). The call service
 reads the lines it has not read yet, on every (re)connect and every few
 seconds, and makes the case log agree: a call it never saw (it was down) gets
-its case; a case it had opened gets its fallback and its end. A byte offset,
+its case; a case it had opened gets its fallback and its end, and the call's
+recording when no call flow of ours is left to file it. A byte offset,
 saved after each batch, marks what was read.
 
 The dialplan writes them with ``Log(NOTICE,SIAGA-JOURNAL|...)`` into a log file
@@ -18,15 +19,24 @@ import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Awaitable, Callable
+
+from ivr.calls.recordings import file_recording
 
 log = logging.getLogger("siaga.journal")
 
 MARK = "SIAGA-JOURNAL|"  # the dialplan's Log() lines start their message with it
 
 
+# The recording of a finished call by its caller's channel id (None: none, or one of our flows files it).
+RecordingTaker = Callable[[str], Awaitable[bytes | None]]
+
+
 class FallbackJournal:
-    def __init__(self, path: Path, offset_file: Path, store) -> None:
+    def __init__(self, path: Path, offset_file: Path, store, *, take_recording: RecordingTaker | None = None,
+                 recordings_dir: Path | None = None) -> None:
         self.path, self.offset_file, self.store = path, offset_file, store
+        self.take_recording, self.recordings_dir = take_recording, recordings_dir
         self.imported = 0
         self._lock = asyncio.Lock()  # the reconnect hook and the follower must not read the same lines twice
 
@@ -97,6 +107,10 @@ class FallbackJournal:
             await self.store.event(ticket, "fallback.ended", {"dialstatus": status, "peer": peer, "seconds": talked}, at=at)
             await self.store.update(ticket, **fields)
             log.info("%s fallback call ended (%s%s)", ticket, status, f", answered by {_endpoint(peer)}" if peer else "")
+            if self.take_recording is not None and self.recordings_dir is not None:
+                data = await self.take_recording(channel)
+                if data:
+                    await file_recording(self.store, self.recordings_dir, ticket, data)
 
     async def follow(self, stop: asyncio.Event, every: float = 2.0) -> None:
         while not stop.is_set():

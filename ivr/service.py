@@ -23,7 +23,7 @@ from ivr.ari.client import AriClient
 from ivr.ari.errors import AriError
 from ivr.ari.rest_ws import RestOverStream
 from ivr.ari.stream import EventStream
-from ivr.ari_adapter.control import AriCallControl
+from ivr.ari_adapter.control import AriCallControl, take_call_recording
 from ivr.ari_adapter.resync import Resync
 from ivr.ari_adapter.router import CallRouter
 from ivr.ari_adapter.translate import EVENT_TYPES
@@ -71,7 +71,14 @@ class CallService:
         except AsteriskError as exc:  # Asterisk on another machine: its journal is not readable here
             log.warning("fallback journal not read (%s); calls the dialplan handles alone get no case", exc)
             return None
-        return FallbackJournal(path, self.settings.journal_dir / "fallback.offset", self.store)
+        return FallbackJournal(path, self.settings.journal_dir / "fallback.offset", self.store,
+                               take_recording=self._untracked_recording, recordings_dir=self.recordings_dir)
+
+    async def _untracked_recording(self, channel_id: str) -> bytes | None:
+        """A fallback call's recording, unless a call flow of ours still follows that caller (it files it)."""
+        if channel_id in self.router.by_channel:
+            return None
+        return await take_call_recording(self.client, channel_id, wait=1.0)
 
     async def _connected(self) -> None:
         """After every (re)connect: match Asterisk's calls, then write the cases the dialplan handled alone."""

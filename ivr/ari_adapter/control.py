@@ -88,19 +88,7 @@ class AriCallControl:
 
     async def save_recording(self) -> bytes | None:
         await _ignore_gone(self.client.destroy_bridge(ids.bridge_id(self.key)))
-        name = k.call_recording(self.caller)
-        await asyncio.sleep(RECORDING_POLL)  # MixMonitor closes the file just after the channel goes
-        for _ in range(int(RECORDING_WAIT / RECORDING_POLL)):
-            try:
-                data = await self.client.stored_recording_file(name)
-            except errors.AriNotFound:  # not there (yet): e.g. a line whose dialplan records nothing
-                data = b""
-            if wav_closed(data):
-                await _ignore_gone(self.client.delete_stored_recording(name))
-                return data
-            await asyncio.sleep(RECORDING_POLL)
-        log.warning("recording %s not complete after %.0f s; left in Asterisk's recordings", name, RECORDING_WAIT)
-        return None
+        return await take_call_recording(self.client, self.caller)
 
     async def to_fallback(self, line: str) -> None:
         # Stay subscribed to the caller after it leaves Stasis, to learn when the call ends.
@@ -122,6 +110,23 @@ class AriCallControl:
 
     async def hangup_caller(self) -> None:
         await _ignore_gone(self.client.hangup(self.caller))
+
+
+async def take_call_recording(client: AriClient, channel_id: str, wait: float = RECORDING_WAIT) -> bytes | None:
+    """The finished recording of the call whose caller channel was ``channel_id``, moved out of Asterisk."""
+    name = k.call_recording(channel_id)
+    await asyncio.sleep(RECORDING_POLL)  # MixMonitor closes the file just after the channel goes
+    for _ in range(max(1, int(wait / RECORDING_POLL))):
+        try:
+            data = await client.stored_recording_file(name)
+        except errors.AriNotFound:  # MixMonitor made it at the call's arrival: none, or taken already
+            return None
+        if wav_closed(data):
+            await _ignore_gone(client.delete_stored_recording(name))
+            return data
+        await asyncio.sleep(RECORDING_POLL)
+    log.warning("recording %s not complete after %.0f s; left in Asterisk's recordings", name, wait)
+    return None
 
 
 def wav_closed(data: bytes) -> bool:

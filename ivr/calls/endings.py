@@ -14,6 +14,7 @@ from app.clock import utcnow
 from app.live import events as live
 from ivr.calls import events as ev
 from ivr.calls.port import CallerGone
+from ivr.calls.recordings import file_recording
 from ivr.calls.states import CallState
 from ivr.engine import engine
 
@@ -58,13 +59,7 @@ class Endings:
         if not data:
             log.warning("%s no recording could be saved", self.ticket)
             return
-        self.recording = f"{self.ticket}.wav"
-        self.recordings_dir.mkdir(parents=True, exist_ok=True)
-        path = self.recordings_dir / self.recording
-        await asyncio.to_thread(path.write_bytes, data)
-        await self.store.write(
-            self.store.update_op(self.ticket, recording=self.recording),
-            self.store.event_op(self.ticket, "recording.saved", {"file": self.recording, "bytes": len(data)}))
+        self.recording = await file_recording(self.store, self.recordings_dir, self.ticket, data)
 
     async def _to_fallback(self, why: str) -> None:
         self._cancel_timers()

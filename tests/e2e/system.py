@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import wave
 from pathlib import Path
 
 import httpx
@@ -182,3 +183,8 @@ class System:
 
 def new_caller() -> str:
     return f"0813{random.randint(0, 99_999_999):08d}"
+
+
+def wav_seconds(path) -> float:
+    with wave.open(str(path)) as w:
+        return w.getnframes() / w.getframerate()

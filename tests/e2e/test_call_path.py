@@ -7,14 +7,13 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import wave
 from datetime import datetime
 
 import httpx
 import pytest
 
 from app.sipua.tones import has_tone, write_tone_wav
-from tests.e2e.system import SIAGA, free_port, new_caller
+from tests.e2e.system import SIAGA, free_port, new_caller, wav_seconds
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asterisk]
 
@@ -23,11 +22,6 @@ CALLER_TONE, AGENCY_TONE = 1000, 1500
 
 def stamps(case: dict, *keys: str) -> list[datetime]:
     return [datetime.fromisoformat(case[k].replace("Z", "+00:00")) for k in keys]
-
-
-def wav_seconds(path) -> float:
-    with wave.open(str(path)) as w:
-        return w.getnframes() / w.getframerate()
 
 
 def test_112_ambulance_in_kuta_reaches_the_kuta_unit_with_audio_both_ways(system, tmp_path):

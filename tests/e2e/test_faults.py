@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.e2e.system import new_caller
+from tests.e2e.system import new_caller, wav_seconds
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asterisk]
 
@@ -46,6 +46,9 @@ def test_callers_in_the_ivr_when_the_service_is_killed_reach_a_human_and_their_c
         kinds = [e["kind"] for e in case["events"]]
         assert kinds.count("fallback.dialplan") == 1 and kinds.count("fallback.ended") == 1
         assert [e["detail"]["reason"] for e in case["events"] if e["kind"] == "fallback.dialplan"] == ["WATCHDOG"]
+        # The whole call, IVR and the operator's answer, recorded by the dialplan and filed after the restart.
+        filed = system.until(lambda: system.case(c, status={"ended"}).get("recording"), 10, "the recording filed")
+        assert wav_seconds(system.settings.recordings_dir / filed) > 2.0
     assert answered_by == {"operator-1", "operator-2"}
 
 
@@ -68,6 +71,10 @@ def test_calls_arriving_while_the_service_is_down_all_reach_the_fallback_group_a
         assert case["answered_by_unit"] == "operator-1"
         reasons = [e["detail"].get("reason") for e in case["events"] if e["kind"] == "fallback.dialplan"]
         assert reasons == ["FAILED"]  # Stasis() returned at once: no app was connected
+        # Recorded by the dialplan from the arrival; filed with the case once the service is back.
+        filed = system.until(lambda: system.case(c, status={"ended"}).get("recording"), 10, "the recording filed")
+        assert filed == f"{case['ticket']}.wav"
+        assert wav_seconds(system.settings.recordings_dir / filed) > 1.0
 
 
 def test_after_an_asterisk_restart_the_service_reconnects_by_itself_and_takes_new_calls(system):
