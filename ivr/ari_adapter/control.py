@@ -125,6 +125,9 @@ async def take_call_recording(client: AriClient, channel_id: str, wait: float = 
             await _ignore_gone(client.delete_stored_recording(name))
             return data
         await asyncio.sleep(RECORDING_POLL)
+    if len(data) == 44:  # a header and no audio: the call never carried any (e.g. hung up while ringing)
+        await _ignore_gone(client.delete_stored_recording(name))
+        return None
     log.warning("recording %s not complete after %.0f s; left in Asterisk's recordings", name, wait)
     return None
 

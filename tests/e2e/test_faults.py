@@ -61,6 +61,7 @@ def test_calls_arriving_while_the_service_is_down_all_reach_the_fallback_group_a
                 with system.call("112", caller, duration=30) as citizen:
                     operator.wait_for("answered", 15)
                     citizen.wait_for("answered", 5)
+                    time.sleep(1.5)  # a few words: the recording has audio
                     citizen.stop()
                 operator.wait_for("disconnected", 10)
     finally:
