@@ -2,13 +2,13 @@
 
 Principle: a batch is first played through in memory, op by op in journal
 order, over what the database holds for the batch's tickets (read once). Each
-op makes the checks the one-op replay writers in ``service`` make
-(``open_case_as`` and friends), in the same order and with the same errors,
+op makes the checks the one-op replay writers made (kept as the tests'
+reference, tests/app/cases/replay_reference.py), in the same order and with the same errors,
 so a batch either fails before writing anything or is written in a handful
 of statements: new cases, then events, then new attempts, then updates.
 Several writes to one row end as one, with the last value of each field (a
 case or attempt made in the batch is inserted with them). The rows left are
-those the one-op writers would leave; applying a batch again changes nothing.
+those the one-op writers leave; applying a batch again changes nothing.
 The caller owns the transaction and commits it.
 """
 from __future__ import annotations
@@ -88,7 +88,7 @@ class _Batch:
         else:
             raise ValueError(f"unknown journal op {kind!r}")
 
-    # -- the ops, checked as service.open_case_as and friends check them ------------------
+    # -- the ops, checked as the per-op writers checked them (tests/app/cases/replay_reference.py) ------------------
     def open(self, ticket: str, *, line: str, caller_number: str | None, channel_id: str | None,
              received_at: datetime, op_id: str) -> None:
         if line not in LINES:

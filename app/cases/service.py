@@ -1,8 +1,9 @@
 """Reading and writing cases. Database only: no ARI, no events on a bus.
 
 Every writer commits before returning, so what the call flow has done is on
-disk even if the process dies a moment later; only the replay writers (for
-the call service's journal) leave the commit to the batch that calls them.
+disk even if the process dies a moment later. The call service's journal
+is replayed in batches by ``app.cases.bulk``, which checks ops as these
+writers do.
 Writers take and return tickets (what people and logs use), never
 half-built objects.
 """
@@ -122,34 +123,6 @@ def update_attempt(session: Session, attempt_id: int, **fields: Any) -> None:
     session.commit()
 
 
-# -- replaying journalled writes -----------------------------------------------
-# The call service journals each write and applies it later, perhaps twice (a
-# crash between applying and checkpointing). These versions take the keys the
-# journal made (ticket, attempt seq, op id) and do nothing the second time.
-# Unlike the writers above they do not commit: the caller applies a whole
-# batch of journal ops in one transaction, and commits it.
-
-def open_case_as(session: Session, ticket: str, *, line: str, caller_number: str | None, channel_id: str | None,
-                 received_at: datetime, op_id: str) -> Case:
-    """Open a case under a ticket made elsewhere; the same call again finds it and changes nothing."""
-    if line not in LINES:
-        raise ValueError(f"line {line!r} is not one of {', '.join(LINES)}")
-    received_at = as_utc(received_at)
-    begin_write(session)
-    case = get_case(session, ticket)
-    if case is not None:
-        if (case.channel_id, case.received_at) != (channel_id, received_at):
-            raise KeyTaken(f"ticket {ticket} already belongs to channel {case.channel_id} at {case.received_at}")
-        return case
-    case = Case(line=line, caller_number=caller_number, channel_id=channel_id, status="in-ivr",
-                received_at=received_at, ticket=ticket)
-    session.add(case)
-    session.flush()
-    session.add(CaseEvent(case_id=case.id, at=received_at, kind="received", op_id=op_id,
-                          detail={"caller_number": caller_number, "channel_id": channel_id}))
-    return case
-
-
 def update_case_as(session: Session, ticket: str, **fields: Any) -> Case:
     """``update_case`` without the commit (setting the same fields twice is harmless)."""
     fields = _checked(fields, _CASE_FIELDS, "a case")
@@ -159,45 +132,6 @@ def update_case_as(session: Session, ticket: str, **fields: Any) -> Case:
         setattr(case, name, value)
     session.add(case)
     return case
-
-
-def add_event_once(session: Session, ticket: str, kind: str, detail: dict | None, at: datetime, op_id: str) -> None:
-    """``add_event`` keyed by ``op_id``: an event already written under that id is not written again."""
-    begin_write(session)
-    case = _require(session, ticket)
-    if session.exec(select(CaseEvent.id).where(CaseEvent.op_id == op_id)).first() is None:
-        session.add(CaseEvent(case_id=case.id, at=as_utc(at), kind=kind, detail=detail, op_id=op_id))
-
-
-def start_attempt_as(session: Session, ticket: str, seq: int, *, unit: str, agency: str | None, dial: str,
-                     started_at: datetime) -> None:
-    """Attempt number ``seq`` of the case; already there (the same attempt) is fine."""
-    started_at = as_utc(started_at)
-    begin_write(session)
-    case = _require(session, ticket)
-    found = _attempt(session, case, seq)
-    if found is not None:
-        if (found.unit, found.dial, found.started_at) != (unit, dial, started_at):
-            raise KeyTaken(f"attempt {seq} of {ticket} is already another attempt ({found.unit})")
-        return
-    session.add(Attempt(case_id=case.id, seq=seq, unit=unit, agency=agency, dial=dial, started_at=started_at,
-                        outcome="ringing"))
-
-
-def update_attempt_of(session: Session, ticket: str, seq: int, **fields: Any) -> None:
-    """``update_attempt`` by ticket and attempt number, without the commit."""
-    fields = _checked(fields, _ATTEMPT_FIELDS, "an attempt")
-    begin_write(session)
-    attempt = _attempt(session, _require(session, ticket), seq)
-    if attempt is None:
-        raise LookupError(f"no attempt {seq} of {ticket}")
-    for name, value in fields.items():
-        setattr(attempt, name, value)
-    session.add(attempt)
-
-
-def _attempt(session: Session, case: Case, seq: int) -> Attempt | None:
-    return session.exec(select(Attempt).where(Attempt.case_id == case.id, Attempt.seq == seq)).first()
 
 
 def ticket_numbers(session: Session, since: datetime) -> dict[str, int]:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from app.cases import bulk, service
+from tests.app.cases import replay_reference as reference
 from tests.app.cases.databases import empty_tables
 
 T0 = datetime(2026, 11, 27, 3, 0, 0, 123456, tzinfo=timezone.utc)
@@ -69,15 +70,15 @@ def one_op_at_a_time(session, op: dict) -> None:
     """How the applier applied an op before batches were written with Core."""
     kind, ticket, a = op["op"], op["ticket"], op["args"]
     if kind == "open":
-        service.open_case_as(session, ticket, op_id=op["id"], **a)
+        reference.open_case_as(session, ticket, op_id=op["id"], **a)
     elif kind == "update":
-        service.update_case_as(session, ticket, **a)
+        reference.update_case_as(session, ticket, **a)
     elif kind == "event":
-        service.add_event_once(session, ticket, a["kind"], a["detail"], a["at"], op["id"])
+        reference.add_event_once(session, ticket, a["kind"], a["detail"], a["at"], op["id"])
     elif kind == "attempt":
-        service.start_attempt_as(session, ticket, **a)
+        reference.start_attempt_as(session, ticket, **a)
     else:
-        service.update_attempt_of(session, ticket, **a)
+        reference.update_attempt_of(session, ticket, **a)
 
 
 def apply(sessions, ops: list[dict], size: int | None = None) -> None:
