@@ -1,0 +1,49 @@
+"""The ticket book's channel index: calls in progress are kept for days, ended ones for minutes."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from ivr.calls.ticketbook import KEEP_ENDED, KEEP_TICKETS, TicketBook
+
+T0 = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
+
+
+def _open(book: TicketBook, ticket: str, channel: str, at: datetime) -> None:
+    book.note({"op": "open", "ticket": ticket, "at": at.isoformat(),
+               "args": {"received_at": at.isoformat(), "channel_id": channel}})
+
+
+def _end(book: TicketBook, ticket: str, at: datetime) -> None:
+    book.note({"op": "update", "ticket": ticket, "at": at.isoformat(),
+               "args": {"status": "ended", "ended_at": at.isoformat()}})
+
+
+def test_an_ended_call_leaves_the_index_after_a_few_minutes_and_one_in_progress_stays():
+    book = TicketBook()
+    _open(book, "112-261127-00001", "c1", T0)
+    _open(book, "112-261127-00002", "c2", T0)
+    _end(book, "112-261127-00001", T0 + timedelta(minutes=1))
+    book.note({"op": "update", "ticket": "112-261127-00002", "at": T0.isoformat(), "args": {"status": "fallback"}})
+
+    book.snapshot(now=T0 + timedelta(minutes=1) + KEEP_ENDED - timedelta(seconds=1))
+    assert book.channel("c1") == "112-261127-00001"  # a late fallback-journal line still finds it
+
+    state = book.snapshot(now=T0 + timedelta(minutes=1) + KEEP_ENDED + timedelta(seconds=1))
+    assert book.channel("c1") is None and "112-261127-00001" not in state["tickets"]
+    assert book.channel("c2") == "112-261127-00002"  # not ended: kept for adoption after a restart
+    assert state["counters"] == {"112-261127": 2}  # numbers are never handed out twice
+
+    book.snapshot(now=T0 + KEEP_TICKETS + timedelta(seconds=1))
+    assert book.channel("c2") is None
+
+
+def test_the_ended_mark_survives_a_restart_through_state_json():
+    book = TicketBook()
+    _open(book, "112-261127-00001", "c1", T0)
+    _end(book, "112-261127-00001", T0)
+    state = book.snapshot(now=T0)
+    again = TicketBook()
+    again.restore(state)
+    assert again.channel("c1") == "112-261127-00001"
+    again.snapshot(now=T0 + KEEP_ENDED + timedelta(seconds=1))
+    assert again.channel("c1") is None
