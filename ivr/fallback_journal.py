@@ -95,17 +95,19 @@ class FallbackJournal:
             if ticket is None:
                 ticket = await self.store.open(line=line, caller_number=caller, channel_id=channel, received_at=at)
                 log.info("%s case written from the fallback journal (service was not handling the call)", ticket)
-            await self.store.update(ticket, status="fallback", disposition="fallback")
-            await self.store.event(ticket, "fallback.dialplan", {"reason": reason}, at=at)
+            await self.store.write(self.store.update_op(ticket, status="fallback", disposition="fallback"),
+                                   self.store.event_op(ticket, "fallback.dialplan", {"reason": reason}, at=at))
         elif kind == "end" and ticket is not None:
             status, peer, talked = f[3], f[4], int(f[5] or 0)
             fields = {"status": "ended", "disposition": "fallback", "ended_at": at}
             if status == "ANSWER" and peer:
                 fields["agency_answered_at"] = at - timedelta(seconds=talked)
                 fields["answered_by_unit"] = _endpoint(peer)
-            # The event first: a reader that sees "ended" also sees how it ended.
-            await self.store.event(ticket, "fallback.ended", {"dialstatus": status, "peer": peer, "seconds": talked}, at=at)
-            await self.store.update(ticket, **fields)
+            # The event first (one journal append): a reader that sees "ended" also sees how it ended.
+            await self.store.write(
+                self.store.event_op(ticket, "fallback.ended", {"dialstatus": status, "peer": peer, "seconds": talked},
+                                    at=at),
+                self.store.update_op(ticket, **fields))
             log.info("%s fallback call ended (%s%s)", ticket, status, f", answered by {_endpoint(peer)}" if peer else "")
             if self.take_recording is not None and self.recordings_dir is not None:
                 data = await self.take_recording(channel)
