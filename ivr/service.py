@@ -13,7 +13,7 @@ import uvicorn
 from sqlalchemy.exc import OperationalError
 
 from app.asterisk.locate import AsteriskError
-from app.asterisk.runtime import fallback_journal
+from app.asterisk.runtime import fallback_journal, recordings_spool
 from app.db import make_engine, migrate, session_factory
 from app.directory.loader import load_directory
 from app.live.publisher import LivePublisher
@@ -23,7 +23,8 @@ from ivr.ari.client import AriClient
 from ivr.ari.errors import AriError
 from ivr.ari.rest_ws import RestOverStream
 from ivr.ari.stream import EventStream
-from ivr.ari_adapter.control import AriCallControl, take_call_recording
+from ivr.ari_adapter.control import AriCallControl
+from ivr.ari_adapter.recordings import spool, take_call_recording
 from ivr.ari_adapter.resync import Resync
 from ivr.ari_adapter.router import CallRouter
 from ivr.ari_adapter.translate import EVENT_TYPES
@@ -64,6 +65,7 @@ class CallService:
         self.router = CallRouter(self._new_flow, on_orphan=self._orphan)
         self.resync = Resync(self.client, self.router, app=ari.app, adopt=self._adopt)
         self.journal = self._fallback_journal()
+        self.spool = spool(self.client, self._local_spool())
 
     def _fallback_journal(self) -> FallbackJournal | None:
         try:
@@ -74,11 +76,17 @@ class CallService:
         return FallbackJournal(path, self.settings.journal_dir / "fallback.offset", self.store,
                                take_recording=self._untracked_recording, recordings_dir=self.recordings_dir)
 
+    def _local_spool(self):
+        try:
+            return recordings_spool(self.settings)
+        except AsteriskError:  # Asterisk on another machine: recordings come over ARI
+            return None
+
     async def _untracked_recording(self, channel_id: str) -> bytes | None:
         """A fallback call's recording, unless a call flow of ours still follows that caller (it files it)."""
         if channel_id in self.router.by_channel:
             return None
-        return await take_call_recording(self.client, channel_id, wait=1.0)
+        return await take_call_recording(self.spool, channel_id, wait=1.0)
 
     async def _connected(self) -> None:
         """After every (re)connect: match Asterisk's calls, then write the cases the dialplan handled alone."""
@@ -98,7 +106,8 @@ class CallService:
         channel = start["channel"]
         args = start.get("args") or [""]
         port = AriCallControl(
-            self.client, app=self.settings.ari.app, key=key, caller_channel=channel["id"], demo=self.settings.demo
+            self.client, app=self.settings.ari.app, key=key, caller_channel=channel["id"], demo=self.settings.demo,
+            recordings=self.spool,
         )
         return CallFlow(
             line=str(args[0]),

@@ -39,6 +39,12 @@ def fallback_journal(settings: Settings) -> Path:
     return launcher.host_path(folders.fallback_journal)
 
 
+def recordings_spool(settings: Settings) -> Path:
+    """Host path of the configured instance's recordings folder (MixMonitor writes every call there)."""
+    launcher, folders = instance_folders(settings, settings.asterisk.instance)
+    return launcher.host_path(folders.recordings)
+
+
 class AsteriskInstance:
     def __init__(self, settings: Settings, directory: Directory, name: str = "main", launcher: Launcher | None = None):
         self.settings = settings

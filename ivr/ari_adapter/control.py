@@ -8,31 +8,32 @@ Asterisk quirks handled here:
   bridge (a recorder in it turns a two-party bridge into a mixing one: 44
   against 20 ms of Asterisk CPU a call, bench/), and it keeps the IVR part
   and a fallback conversation too. The file is complete once MixMonitor
-  closes it, after the caller's channel has gone.
+  closes it, after the caller's channel has gone (``recordings.py`` takes it).
 - The demo responder is a Local channel; its ``;1`` half is ours (our id) and
   enters Stasis only when the ``;2`` half has run ``Answer()``.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from app.asterisk import constants as k
 from ivr.ari import errors
 from ivr.ari.client import AriClient
 from ivr.ari_adapter import ids
+from ivr.ari_adapter.recordings import AriSpool, Spool, take_call_recording
 from ivr.calls.port import CallerGone
 
 log = logging.getLogger("siaga.ari")
 
 LEG_APP_ARG = "leg"  # Stasis args of an agency leg; callers carry their line number
-RECORDING_POLL, RECORDING_WAIT = 0.1, 5.0
 
 
 class AriCallControl:
-    def __init__(self, client: AriClient, *, app: str, key: str, caller_channel: str, demo: bool) -> None:
+    def __init__(self, client: AriClient, *, app: str, key: str, caller_channel: str, demo: bool,
+                 recordings: Spool | None = None) -> None:
         self.client, self.app, self.key, self.caller = client, app, key, caller_channel
         self.demo = demo
+        self.recordings = recordings or AriSpool(client)  # where MixMonitor's file is taken from
 
     async def answer(self) -> None:
         await self.client.answer(self.caller)
@@ -88,7 +89,7 @@ class AriCallControl:
 
     async def save_recording(self) -> bytes | None:
         await _ignore_gone(self.client.destroy_bridge(ids.bridge_id(self.key)))
-        return await take_call_recording(self.client, self.caller)
+        return await take_call_recording(self.recordings, self.caller)
 
     async def to_fallback(self, line: str) -> None:
         # Stay subscribed to the caller after it leaves Stasis, to learn when the call ends.
@@ -110,33 +111,6 @@ class AriCallControl:
 
     async def hangup_caller(self) -> None:
         await _ignore_gone(self.client.hangup(self.caller))
-
-
-async def take_call_recording(client: AriClient, channel_id: str, wait: float = RECORDING_WAIT) -> bytes | None:
-    """The finished recording of the call whose caller channel was ``channel_id``, moved out of Asterisk."""
-    name = k.call_recording(channel_id)
-    await asyncio.sleep(RECORDING_POLL)  # MixMonitor closes the file just after the channel goes
-    for _ in range(max(1, int(wait / RECORDING_POLL))):
-        try:
-            data = await client.stored_recording_file(name)
-        except errors.AriNotFound:  # MixMonitor made it at the call's arrival: none, or taken already
-            return None
-        if wav_closed(data):
-            await _ignore_gone(client.delete_stored_recording(name))
-            return data
-        await asyncio.sleep(RECORDING_POLL)
-    if len(data) == 44:  # a header and no audio: the call never carried any (e.g. hung up while ringing)
-        await _ignore_gone(client.delete_stored_recording(name))
-        return None
-    log.warning("recording %s not complete after %.0f s; left in Asterisk's recordings", name, wait)
-    return None
-
-
-def wav_closed(data: bytes) -> bool:
-    """A WAV Asterisk has finished: its header states the length (written when the file is closed)."""
-    if len(data) < 44 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return False
-    return int.from_bytes(data[40:44], "little") == len(data) - 44 and len(data) > 44
 
 
 async def _ignore_gone(coro) -> None:

@@ -16,6 +16,7 @@ from app.asterisk.constants import CONTEXT_DEMO_RESPONDER, DEMO_FALLBACK_EXTEN
 from app.directory.loader import load_directory
 from ivr.ari import AriAuthError, AriClient, AriNotFound, AriUnavailable, EventStream
 from ivr.ari.rest_ws import RestOverStream
+from ivr.ari_adapter.recordings import AriSpool, Gone, LocalSpool, wav_closed
 from tests.app.asterisk.support import settings_on_free_ports
 from tests.support.parts import need
 
@@ -139,7 +140,16 @@ async def test_a_call_enters_the_app_plays_is_bridged_recorded_and_hung_up(live,
     await client.stop_recording(recording)
     await events.wait_type("RecordingFinished", "recording", recording)
     assert (await client.stored_recording_file(recording))[:4] == b"RIFF"
-    await client.delete_stored_recording(recording)
+    # The call service takes recordings from Asterisk's folder on disk when it is on this host:
+    # the same bytes as over ARI, and removing it there removes it from ARI's stored recordings.
+    over_ari = await AriSpool(client).fetch(recording)
+    assert wav_closed(over_ari)
+    on_disk = LocalSpool(asterisk.recordings_dir, AriSpool(client))
+    assert await on_disk.fetch(recording) == over_ari
+    await on_disk.delete(recording)
+    with pytest.raises(Gone):
+        await AriSpool(client).fetch(recording)
+    await AriSpool(client).delete(recording)  # already gone: quietly nothing
 
     await client.hangup(channel)
     await events.wait_type("StasisEnd", "channel", channel)

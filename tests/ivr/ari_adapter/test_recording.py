@@ -5,7 +5,7 @@ import io
 import wave
 
 from app.asterisk.constants import call_recording
-from ivr.ari_adapter.control import wav_closed
+from ivr.ari_adapter.recordings import wav_closed
 
 
 def _wav(frames: bytes) -> bytes:
