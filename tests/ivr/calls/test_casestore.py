@@ -297,3 +297,17 @@ async def test_a_write_that_cannot_be_journalled_fails_in_its_own_call(store):
         raise AssertionError("accepted a write that cannot be applied")
     await store.event(ticket, "fine", None)
     assert store.settle(10) and store.status()["rejected"] == 0
+
+
+def test_op_ids_are_unique_fit_the_column_and_differ_between_runs():
+    import subprocess
+    import sys
+
+    from ivr.calls.casestore import _op
+
+    ids = [_op("event", "T1", {"kind": "x"})["id"] for _ in range(10_000)]
+    assert len(set(ids)) == len(ids) and {len(i) for i in ids} == {32}
+    # Another process (a restarted service) numbers from 1 again: its prefix keeps its ids apart.
+    other = subprocess.run([sys.executable, "-c", "from ivr.calls.casestore import _op; print(_op('event','T1',{})['id'])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert len(other) == 32 and other not in ids and other[:16] != ids[0][:16]
