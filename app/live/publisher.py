@@ -138,9 +138,17 @@ class LivePublisher:
                     await self._forget_quiet(client)
                     pruned = time.monotonic()
                 continue
-            if event is _STOP:
+            batch, stop = [event], event is _STOP
+            while not stop and not self.queue.empty():  # whatever queued up during the last round trip
+                item = self.queue.get_nowait()
+                stop = item is _STOP
+                if not stop:
+                    batch.append(item)
+            batch = [e for e in batch if e is not _STOP]
+            if batch:
+                await self._write(client, batch)
+            if stop:
                 return True
-            await self._write(client, event)
 
     async def _forget_quiet(self, client: Redis) -> None:
         """A call without an event for a whole TTL has lost its end: its hash expires, this drops the rest."""
@@ -148,15 +156,22 @@ class LivePublisher:
         if quiet:
             await client.zrem(ACTIVE, *quiet)
 
-    async def _write(self, client: Redis, event: LiveEvent) -> None:
+    async def _write(self, client: Redis, events: list[LiveEvent]) -> None:
+        """One round trip (one transaction) for a batch: each call's newest state once, every event in order.
+
+        Under load events queue up while the previous batch is on its way, so a call's
+        several events cost one Redis round trip, not one each (docs/PERFORMANCE.md, round 3).
+        """
         pipe = client.pipeline(transaction=True)
-        fields = self.active.calls.get(event.ticket) if event.ticket else None
-        if fields is not None:  # the snapshot may be ahead of this event: it is the newest truth
-            self._write_call(pipe, event.ticket, fields)
-        elif event.ticket:  # ended (now or by a later event already folded in)
-            pipe.delete(call_key(event.ticket))
-            pipe.zrem(ACTIVE, event.ticket)
-        pipe.publish(CHANNEL, event.to_json())
+        for ticket in dict.fromkeys(e.ticket for e in events if e.ticket):
+            fields = self.active.calls.get(ticket)
+            if fields is not None:  # the snapshot may be ahead of these events: it is the newest truth
+                self._write_call(pipe, ticket, fields)
+            else:  # ended (now or by a later event already folded in)
+                pipe.delete(call_key(ticket))
+                pipe.zrem(ACTIVE, ticket)
+        for event in events:
+            pipe.publish(CHANNEL, event.to_json())
         await pipe.execute()
 
     def _write_call(self, pipe, ticket: str, fields: dict[str, str]) -> None:

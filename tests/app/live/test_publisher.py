@@ -108,6 +108,32 @@ async def test_events_reach_the_channel_and_the_call_hash_in_order(server, clien
     await pubsub.aclose()
 
 
+async def test_events_that_queue_up_go_in_one_round_trip_each_batch_in_order(server, client, running):
+    pubsub = client.pubsub()
+    await pubsub.subscribe(CHANNEL)
+    assert (await pubsub.get_message(timeout=2))["type"] == "subscribe"
+    publisher = running(server.url)
+    sent = [event for n in range(20) for event in a_call(f"112-B{n}")]
+    for event in sent:  # all before the publisher's task first runs: one queue-full
+        publisher.publish(event)
+
+    received: list[ev.LiveEvent] = []
+
+    async def all_received():
+        while message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.05):
+            received.append(ev.from_json(message["data"]))
+        return len(received) >= len(sent)
+
+    await until(all_received, 5, "every event on the channel")
+    assert received == sent  # in order across the calls
+    assert await tickets(client) == {f"112-B{n}" for n in range(20)}
+    state = {k.decode(): v.decode() for k, v in (await client.hgetall(call_key("112-B7"))).items()}
+    assert state["status"] == "connected" and state["unit"] == "psc-kuta"
+    transactions = (await client.info("commandstats")).get("cmdstat_exec", {}).get("calls", 0)
+    assert 1 <= transactions <= 3, transactions  # the restore, then the batch: not one per event (120)
+    await pubsub.aclose()
+
+
 async def test_publish_returns_at_once_and_a_full_queue_drops_the_oldest():
     publisher = LivePublisher("redis://127.0.0.1:1/0", queue_size=3)  # never run: nothing drains the queue
     events = [ev.IvrChoiceMade("112-T2", field="district", value=f"d{i}") for i in range(10)]
