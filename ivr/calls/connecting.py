@@ -42,6 +42,7 @@ class Connecting:
         self.forwarding = Forwarding(candidates)
         prompt = "connecting-operator" if fwd.category == "operator" else "connecting"
         try:
+            self.connecting_prompt = True
             await self.port.play(prompt, fwd.language, CONNECTING)
         finally:  # the records follow the prompt (written even if it failed), in the same order as ever
             await self._record_choices(chosen or [], self.store.update_op(self.ticket, **fields),
@@ -108,8 +109,11 @@ class Connecting:
 
     async def _connect(self, leg) -> None:
         now = utcnow()
-        await self.port.stop_playback(CONNECTING)
-        await self.port.stop_ringback()
+        if self.connecting_prompt:  # the agency answered during the prompt
+            await self.port.stop_playback(CONNECTING)
+        if self.ringback:
+            await self.port.stop_ringback()
+        self.connecting_prompt = self.ringback = False
         await self.port.connect(leg.id)
         self.states.move(CallState.CONNECTED, f"{leg.candidate.id} answered")
         self.notify(live.CallConnected(self.ticket, unit=leg.candidate.id))

@@ -60,6 +60,10 @@ class CallFlow(Connecting, Endings):
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.recording: str | None = None
         self.in_dialplan = False  # handed to the dialplan fallback route
+        # What plays to the caller while agency lines ring, so that connecting stops only what
+        # plays (each needless stop is an ARI request that Asterisk answers "not found").
+        self.connecting_prompt = False
+        self.ringback = False
         self.before_fallback = CallState.RECEIVED
 
     @property
@@ -130,7 +134,9 @@ class CallFlow(Connecting, Endings):
                 self.states.note(f"menu {before} -> {after}")
             await self._apply(actions)
         elif isinstance(event, ev.PromptFinished) and event.token == CONNECTING:
+            self.connecting_prompt = False
             if self.states.state is CallState.FORWARDING:
+                self.ringback = True
                 await self.port.start_ringback()
 
     async def _apply(self, actions: list) -> None:

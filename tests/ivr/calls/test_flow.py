@@ -95,12 +95,24 @@ async def test_silence_in_the_category_menu_puts_the_caller_through_to_an_operat
 async def test_an_answered_leg_is_connected(new_call, port):
     call, first = await connected(new_call)
     assert port.sent("connect") == [(call.legs()[first],)]
-    assert ("stop_playback", CONNECTING) in port.requests and ("stop_ringback",) in port.requests
+    # Answered during the connecting prompt: that prompt stops; no ringback was started, none is stopped.
+    assert ("stop_playback", CONNECTING) in port.requests and ("stop_ringback",) not in port.requests
     case = call.case()
     assert case.status == "connected" and case.agency_answered_at is not None
     assert case.answered_by_unit == call.attempt(first).unit
     assert call.attempt(first).outcome == "answered" and call.attempt(first).answered_at is not None
     assert call.flow.states.state is CallState.CONNECTED
+
+
+async def test_answered_after_the_prompt_only_the_ringback_is_stopped(new_call, port):
+    call = await medical_in_kuta(new_call)
+    first = call.dialled()[0]
+    await call.send(ev.PromptFinished(CONNECTING), ev.LegRinging(call.legs()[first]))
+    before = len(port.requests)
+    await call.send(ev.LegAnswered(call.legs()[first]))
+    stops = [r for r in port.requests[before:] if r[0] in ("stop_playback", "stop_ringback")]
+    assert stops == [("stop_ringback",)]
+    assert port.sent("connect") == [(call.legs()[first],)]
 
 
 async def test_the_agency_hanging_up_ends_the_call_and_saves_the_recording(new_call, port):
