@@ -53,7 +53,7 @@ def summarise(raw: Path, top: int = 20) -> dict[str, list[tuple[str, float]]]:
             continue
         n, frames = int(count), stack.split(";")
         total += n
-        threads[frames[0].split(" (")[0]] += n
+        threads[frames[0].split(": ", 1)[-1]] += n  # "thread (pid): name" -> name
         own[frames[-1]] += n
         for frame in set(frames[1:]):
             inclusive[frame] += n
