@@ -63,7 +63,8 @@ class CallService:
         self.recordings_dir = settings.recordings_dir
         self.live = LivePublisher(settings.redis.url)  # live views only: calls never wait for Redis
         self.router = CallRouter(self._new_flow, on_orphan=self._orphan)
-        self.resync = Resync(self.client, self.router, app=ari.app, adopt=self._adopt)
+        self.resync = Resync(self.client, self.router, app=ari.app, adopt=self._adopt,
+                             adopt_connected=self._adopt_connected)
         self.journal = self._fallback_journal()
         self.spool = spool(self.client, self._local_spool())
 
@@ -138,6 +139,11 @@ class CallService:
         event = {"type": "StasisStart", "channel": channel, "args": [channel.get("dialplan", {}).get("exten", "")]}
         worker = self.router.start_call(event, resumed=True)
         worker.post(ServiceResumed())
+
+    async def _adopt_connected(self, channel: dict, key: str, leg: str) -> None:
+        """A caller found talking to an agency after a restart: follow it to its end (never cut it)."""
+        event = {"type": "StasisStart", "channel": channel, "args": [channel.get("dialplan", {}).get("exten", "")]}
+        self.router.start_call(event, resumed=True, key=key, connected_leg=leg)
 
     def status(self) -> dict:
         connected = self.stream.connected.is_set()

@@ -7,7 +7,11 @@ While the websocket was down events were lost, so nothing is trusted:
 - a caller in our Stasis app that we do not know (the service restarted) is
   adopted and taken the same safe path, its case found by channel id;
 - a channel of ours (an agency leg) whose call is gone is released;
-- a bridged conversation is never cut: it stays connected (untracked).
+- a bridged conversation is never cut: a caller in one of our bridges with
+  one of our agency legs (the service restarted mid-conversation) is adopted
+  as connected, under the call key its bridge and leg carry, so its case is
+  closed and its recording filed when either side hangs up; any other
+  bridged channel stays connected, untracked.
 """
 from __future__ import annotations
 
@@ -21,8 +25,10 @@ log = logging.getLogger("siaga.resync")
 
 
 class Resync:
-    def __init__(self, client, router, *, app: str, adopt: Callable[[dict], Awaitable[None]]) -> None:
+    def __init__(self, client, router, *, app: str, adopt: Callable[[dict], Awaitable[None]],
+                 adopt_connected: Callable[[dict, str, str], Awaitable[None]] | None = None) -> None:
         self.client, self.router, self.app, self.adopt = client, router, app, adopt
+        self.adopt_connected = adopt_connected  # (caller channel, call key, agency leg)
         self.connects = 0
 
     async def run(self) -> None:
@@ -34,9 +40,10 @@ class Resync:
             return
         alive = {c["id"]: c for c in channels}
         try:
-            bridged = {cid for b in await self.client.list_bridges() for cid in b.get("channels", [])}
+            bridges = await self.client.list_bridges()
         except Exception:
-            bridged = set()
+            bridges = []
+        bridged = {cid: b for b in bridges for cid in b.get("channels", [])}
         for key, worker in list(self.router.workers.items()):
             if worker.caller not in alive:
                 worker.post(ev.CallerHungUp())
@@ -47,8 +54,16 @@ class Resync:
             if channel["id"] in known or not self._in_app(channel):
                 continue
             if channel["id"] in bridged:
-                # A caller talking to an agency: never cut it. It is left connected, untracked.
-                log.warning("resync: %s is bridged and stays connected (not tracked after restart)", channel["id"])
+                # A caller talking to an agency: never cut it.
+                found = self._our_conversation(channel["id"], bridged[channel["id"]])
+                if found and self.adopt_connected:
+                    key, leg = found
+                    if key not in self.router.workers:
+                        log.warning("resync: caller %s is talking on agency leg %s; adopted as connected",
+                                    channel["id"], leg)
+                        await self.adopt_connected(channel, key, leg)
+                elif ids.key_of(channel["id"]) is None:
+                    log.warning("resync: %s is bridged and stays connected (not tracked after restart)", channel["id"])
                 continue
             key = ids.key_of(channel["id"])
             if key is not None:
@@ -63,6 +78,15 @@ class Resync:
             await self.adopt(channel)
         if self.connects > 1 or self.router.workers:
             log.info("resync #%d: %d calls live, %d channels in Asterisk", self.connects, len(self.router.workers), len(channels))
+
+    @staticmethod
+    def _our_conversation(caller: str, bridge: dict) -> tuple[str, str] | None:
+        """(call key, leg) when ``caller`` is in one of our call bridges with that call's agency leg."""
+        key = ids.key_of(bridge.get("id"))
+        if key is None or ids.key_of(caller) is not None:
+            return None
+        legs = [c for c in bridge.get("channels", []) if c != caller and ids.key_of(c) == key and ";" not in c]
+        return (key, ids.suffix_of(legs[0])) if legs else None
 
     def _in_app(self, channel: dict) -> bool:
         return ids.stasis_args(channel, self.app) is not None

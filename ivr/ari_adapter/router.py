@@ -22,9 +22,11 @@ FlowFactory = Callable[[str, dict, Callable[[object], None]], object]
 
 class CallWorker:
     def __init__(
-        self, key: str, caller_channel: str, flow_factory: FlowFactory, first: dict, *, resumed: bool = False
+        self, key: str, caller_channel: str, flow_factory: FlowFactory, first: dict, *, resumed: bool = False,
+        connected_leg: str | None = None,
     ) -> None:
         self.key, self.caller, self.resumed = key, caller_channel, resumed
+        self.connected_leg = connected_leg  # resumed while bridged with this agency leg
         self.queue: asyncio.Queue = asyncio.Queue()
         self.flow = flow_factory(key, first, self.post)
         self.task: asyncio.Task | None = None
@@ -34,7 +36,12 @@ class CallWorker:
 
     async def run(self, done: Callable[[str], None]) -> None:
         try:
-            await self._guard(self.flow.adopt() if self.resumed else self.flow.start())
+            if not self.resumed:
+                await self._guard(self.flow.start())
+            elif self.connected_leg:
+                await self._guard(self.flow.adopt(connected_leg=self.connected_leg))
+            else:
+                await self._guard(self.flow.adopt())
             while not self.flow.finished:
                 item = await self.queue.get()
                 event = translate(item, self.key, self.caller) if isinstance(item, dict) else item
@@ -74,10 +81,12 @@ class CallRouter:
         if event.get("type") == "StasisStart":
             self.start_call(event)
 
-    def start_call(self, event: dict, *, resumed: bool = False) -> CallWorker:
+    def start_call(self, event: dict, *, resumed: bool = False, key: str | None = None,
+                   connected_leg: str | None = None) -> CallWorker:
+        """A worker for a new call; ``key``: an adopted call keeps the key its ids carry (bridge, legs)."""
         channel = event["channel"]["id"]
-        key = ids.new_key()
-        worker = CallWorker(key, channel, self.flow_factory, event, resumed=resumed)
+        key = key or ids.new_key()
+        worker = CallWorker(key, channel, self.flow_factory, event, resumed=resumed, connected_leg=connected_leg)
         self.workers[key] = worker
         self.by_channel[channel] = key
         worker.task = asyncio.create_task(worker.run(self._done), name=f"call-{key}")

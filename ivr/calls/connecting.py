@@ -82,6 +82,10 @@ class Connecting:
         await self.store.update_attempt(self.attempts[leg_id], ringing_at=utcnow())
 
     async def _leg_ended(self, leg_id: str, outcome: str, reason: str = "") -> None:
+        if leg_id == self.adopted_leg and self.states.state is CallState.CONNECTED:
+            self.states.note(f"agency leg {leg_id} hung up")
+            await self._finish("completed")
+            return
         if self.forwarding is None or leg_id not in self.forwarding.legs:
             return
         leg = self.forwarding.legs[leg_id]

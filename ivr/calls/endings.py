@@ -40,6 +40,8 @@ class Endings:
                 else:
                     await self._safely(self.port.hangup_leg(leg.id))
                     await self._safely(self.store.update_attempt(self.attempts[leg.id], ended_at=utcnow()))
+            if self.adopted_leg:  # talking when the service restarted: the agency line goes too
+                await self._safely(self.port.hangup_leg(self.adopted_leg))
             if not caller_gone:
                 await self._safely(self.port.hangup_caller())
             await self._safely(self._save_recording())
@@ -62,6 +64,10 @@ class Endings:
         self.recording = await file_recording(self.store, self.recordings_dir, self.ticket, data)
 
     async def _to_fallback(self, why: str) -> None:
+        if self.adopted_leg:  # found talking to an agency after a restart: never pull it out of that
+            log.warning("%s not sent to the fallback route (%s): it is talking on leg %s",
+                        self.ticket or self.channel_id, why, self.adopted_leg)
+            return
         self._cancel_timers()
         self.before_fallback = self.states.state
         self.states.move(CallState.FALLBACK, why)

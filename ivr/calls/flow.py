@@ -64,6 +64,7 @@ class CallFlow(Connecting, Endings):
         # plays (each needless stop is an ARI request that Asterisk answers "not found").
         self.connecting_prompt = False
         self.ringback = False
+        self.adopted_leg: str | None = None  # the agency leg of a conversation found after a restart
         self.before_fallback = CallState.RECEIVED
 
     @property
@@ -87,14 +88,24 @@ class CallFlow(Connecting, Endings):
         self.ivr, actions = engine.start(self.menus, self.line)
         await self._apply(actions)
 
-    async def adopt(self) -> None:
-        """A caller found in the app after a restart: find (or write) its case; ServiceResumed follows."""
+    async def adopt(self, connected_leg: str | None = None) -> None:
+        """A caller found in the app after a restart: find (or write) its case.
+
+        In the IVR or unknown: ServiceResumed follows (the safe path, to a human). Found
+        talking on one of its agency legs (``connected_leg``): it stays connected and is
+        followed to its end, which closes the case and files the recording.
+        """
+        self.adopted_leg = connected_leg  # first: should the records fail, it still is never sent away
         self.ticket = await self.store.find_by_channel(self.channel_id) or await self.store.open(
             line=self.line, caller_number=self.caller_number, channel_id=self.channel_id, received_at=utcnow()
         )
         self.states = CallStates(self.ticket)
-        self.states.move(CallState.IVR, "resumed after restart")
         self.notify(live.CallResumed(self.ticket, line=self.line, caller_number=self.caller_number))
+        if connected_leg:
+            self.states.move(CallState.CONNECTED, f"resumed after restart, talking on leg {connected_leg}")
+            await self.store.event(self.ticket, "resumed", {"channel": self.channel_id, "connected_leg": connected_leg})
+            return
+        self.states.move(CallState.IVR, "resumed after restart")
         await self.store.event(self.ticket, "resumed", {"channel": self.channel_id})
 
     # -- events --------------------------------------------------------------

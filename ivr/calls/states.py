@@ -23,7 +23,8 @@ class CallState(enum.Enum):
 
 
 _ALLOWED: dict[CallState, set[CallState]] = {
-    CallState.RECEIVED: {CallState.IVR, CallState.FALLBACK, CallState.ENDED},
+    # RECEIVED -> CONNECTED: a restart finds the caller already talking to an agency.
+    CallState.RECEIVED: {CallState.IVR, CallState.CONNECTED, CallState.FALLBACK, CallState.ENDED},
     CallState.IVR: {CallState.FORWARDING, CallState.FALLBACK, CallState.ENDED},
     CallState.FORWARDING: {CallState.CONNECTED, CallState.FALLBACK, CallState.ENDED},
     CallState.CONNECTED: {CallState.ENDED, CallState.FALLBACK},

@@ -52,6 +52,29 @@ def test_callers_in_the_ivr_when_the_service_is_killed_reach_a_human_and_their_c
     assert answered_by == {"operator-1", "operator-2"}
 
 
+def test_a_conversation_when_the_service_is_killed_goes_on_and_its_case_is_closed_after_the_restart(system):
+    caller = new_caller()
+    with system.line("psc-kuta", answer_after=0.5) as unit:
+        with system.call("112", caller, dtmf=["1", "2"], dtmf_after=1.0, dtmf_gap=0.8, duration=120) as citizen:
+            unit.wait_for("answered", 30)
+            case = system.case(caller, status={"connected"})
+            system.stop_service(signal.SIGKILL)
+            time.sleep(3)  # longer than the watchdog's grace: it must leave a conversation alone
+            system.start_service()
+            system.until(lambda: "adopted as connected" in system.log_tail(400), 15, "the conversation adopted")
+            time.sleep(1)
+            assert "disconnected" not in citizen.names() and "disconnected" not in unit.names()  # never cut
+            citizen.stop()  # the caller hangs up: the service releases the agency line
+            unit.wait_for("disconnected", 10)
+    ended = system.case(caller, status={"ended"}, timeout=15)
+    assert ended["ticket"] == case["ticket"] and ended["disposition"] == "completed"
+    assert ended["answered_by_unit"] == "psc-kuta"
+    resumed = [e["detail"] for e in ended["events"] if e["kind"] == "resumed"]
+    assert len(resumed) == 1 and resumed[0]["connected_leg"]
+    # The whole call, recorded by the dialplan from its arrival, filed by the restarted service.
+    assert wav_seconds(system.settings.recordings_dir / ended["recording"]) > 5.0
+
+
 def test_calls_arriving_while_the_service_is_down_all_reach_the_fallback_group_and_get_cases(system):
     system.stop_service()
     callers = [new_caller() for _ in range(4)]

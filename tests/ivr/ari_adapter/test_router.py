@@ -30,8 +30,8 @@ class FakeFlow:
     async def start(self) -> None:
         self.how = "start"
 
-    async def adopt(self) -> None:
-        self.how = "adopt"
+    async def adopt(self, connected_leg: str | None = None) -> None:
+        self.how = "adopt" if connected_leg is None else f"adopt connected {connected_leg}"
 
     async def handle(self, event: object) -> None:
         if self.gate is not None:
@@ -177,3 +177,14 @@ async def test_a_caller_adopted_after_a_restart_is_adopted_not_started(router, f
     [flow] = flows
     assert await flow.until_seen(1) == [ev.ServiceResumed()]
     assert flow.how == "adopt"
+
+
+async def test_a_caller_found_talking_after_a_restart_keeps_its_call_key_and_gets_its_legs_events(router, flows):
+    caller = channel("1764215000.10")
+    worker = router.start_call(stasis_start(caller, "112"), resumed=True, key="0123456789abcdef", connected_leg="leg2")
+    [flow] = flows
+    assert worker.key == flow.key == "0123456789abcdef"
+    router.route(destroyed(leg_channel("0123456789abcdef", "leg2"), 16))  # the agency hangs up
+    [event] = await flow.until_seen(1)
+    assert event == ev.LegEnded("leg2", 16, "Normal Clearing")
+    assert flow.how == "adopt connected leg2"

@@ -1,0 +1,81 @@
+"""Resync after a (re)connect: what Asterisk says is live decides; a conversation is never cut."""
+from __future__ import annotations
+
+import pytest
+
+from ivr.ari_adapter import ids
+from ivr.ari_adapter.resync import Resync
+from ivr.ari_adapter.router import CallRouter
+from tests.ivr.ari_adapter.ari_events import APP, channel, leg_channel
+from tests.ivr.ari_adapter.test_router import FakeFlow
+
+KEY = "00aa11bb22cc33dd"  # the call key of a service run that died
+
+
+class FakeAri:
+    def __init__(self, channels: list[dict], bridges: list[dict]) -> None:
+        self.channels, self.bridges, self.hung_up = channels, bridges, []
+
+    async def list_channels(self) -> list[dict]:
+        return self.channels
+
+    async def list_bridges(self) -> list[dict]:
+        return self.bridges
+
+    async def hangup(self, channel_id: str) -> None:
+        self.hung_up.append(channel_id)
+
+
+@pytest.fixture
+def adopted():
+    return {"ivr": [], "connected": []}
+
+
+def resync_for(ari: FakeAri, adopted: dict) -> tuple[Resync, CallRouter]:
+    flows: list[FakeFlow] = []
+    router = CallRouter(lambda key, first, post: flows.append(FakeFlow(key, first, post)) or flows[-1])
+
+    async def adopt(chan: dict) -> None:
+        adopted["ivr"].append(chan["id"])
+
+    async def adopt_connected(chan: dict, key: str, leg: str) -> None:
+        adopted["connected"].append((chan["id"], key, leg))
+
+    return Resync(ari, router, app=APP, adopt=adopt, adopt_connected=adopt_connected), router
+
+
+async def test_a_caller_talking_on_one_of_our_legs_is_adopted_as_connected_and_nothing_is_hung_up(adopted):
+    caller, leg = channel("1764215000.21"), leg_channel(KEY, "leg1", state="Up")
+    bridge = {"id": ids.bridge_id(KEY), "channels": [leg["id"], caller["id"]]}
+    ari = FakeAri([leg, caller], [bridge])  # the leg listed first: it must not be released as an orphan
+    resync, _ = resync_for(ari, adopted)
+    await resync.run()
+    assert adopted == {"ivr": [], "connected": [("1764215000.21", KEY, "leg1")]}
+    assert ari.hung_up == []
+
+
+async def test_a_caller_in_the_ivr_is_adopted_for_the_safe_path_and_an_orphan_leg_released(adopted):
+    caller, leg = channel("1764215000.22"), leg_channel(KEY, "leg1", state="Ringing")
+    ari = FakeAri([caller, leg], [])
+    resync, _ = resync_for(ari, adopted)
+    await resync.run()
+    assert adopted == {"ivr": ["1764215000.22"], "connected": []}
+    assert ari.hung_up == [leg["id"]]
+
+
+async def test_a_channel_bridged_with_something_not_ours_stays_connected_untracked(adopted, caplog):
+    caller, other = channel("1764215000.23"), channel("1764215000.24")
+    ari = FakeAri([caller, other], [{"id": "someone-elses-bridge", "channels": [caller["id"], other["id"]]}])
+    resync, _ = resync_for(ari, adopted)
+    await resync.run()
+    assert adopted == {"ivr": [], "connected": []} and ari.hung_up == []
+    assert "stays connected (not tracked after restart)" in caplog.text
+
+
+async def test_a_conversation_whose_call_the_service_still_follows_is_left_to_it(adopted):
+    caller, leg = channel("1764215000.25"), leg_channel(KEY, "leg1", state="Up")
+    ari = FakeAri([caller, leg], [{"id": ids.bridge_id(KEY), "channels": [caller["id"], leg["id"]]}])
+    resync, router = resync_for(ari, adopted)
+    router.start_call({"type": "StasisStart", "channel": caller, "args": ["112"]}, key=KEY)
+    await resync.run()
+    assert adopted == {"ivr": [], "connected": []} and ari.hung_up == []
