@@ -13,7 +13,7 @@ import uvicorn
 from sqlalchemy.exc import OperationalError
 
 from app.asterisk.locate import AsteriskError
-from app.asterisk.runtime import fallback_journal, recordings_spool
+from app.asterisk.runtime import HostFiles, host_files
 from app.db import make_engine, migrate, session_factory
 from app.directory.loader import load_directory
 from app.live.publisher import LivePublisher
@@ -65,22 +65,18 @@ class CallService:
         self.router = CallRouter(self._new_flow, on_orphan=self._orphan)
         self.resync = Resync(self.client, self.router, app=ari.app, adopt=self._adopt,
                              adopt_connected=self._adopt_connected)
-        self.journal = self._fallback_journal()
-        self.spool = spool(self.client, self._local_spool())
+        here = self._asterisk_files()
+        self.spool = spool(self.client, here.recordings if here else None)
+        self.journal = FallbackJournal(
+            here.fallback_journal, settings.journal_dir / "fallback.offset", self.store,
+            take_recording=self._untracked_recording, recordings_dir=self.recordings_dir) if here else None
 
-    def _fallback_journal(self) -> FallbackJournal | None:
+    def _asterisk_files(self) -> HostFiles | None:
         try:
-            path = fallback_journal(self.settings)
-        except AsteriskError as exc:  # Asterisk on another machine: its journal is not readable here
-            log.warning("fallback journal not read (%s); calls the dialplan handles alone get no case", exc)
-            return None
-        return FallbackJournal(path, self.settings.journal_dir / "fallback.offset", self.store,
-                               take_recording=self._untracked_recording, recordings_dir=self.recordings_dir)
-
-    def _local_spool(self):
-        try:
-            return recordings_spool(self.settings)
-        except AsteriskError:  # Asterisk on another machine: recordings come over ARI
+            return host_files(self.settings)
+        except AsteriskError as exc:  # Asterisk on another machine: its files are not readable here
+            log.warning("Asterisk's files are not on this host (%s): calls the dialplan handles alone get no "
+                        "case, and recordings come over ARI", exc)
             return None
 
     async def _untracked_recording(self, channel_id: str) -> bytes | None:
@@ -136,14 +132,12 @@ class CallService:
         """A caller found in the app after a restart: give it a flow that takes the safe path."""
         from ivr.calls.events import ServiceResumed
 
-        event = {"type": "StasisStart", "channel": channel, "args": [channel.get("dialplan", {}).get("exten", "")]}
-        worker = self.router.start_call(event, resumed=True)
+        worker = self.router.start_call(_stasis_start(channel), resumed=True)
         worker.post(ServiceResumed())
 
     async def _adopt_connected(self, channel: dict, key: str, leg: str) -> None:
         """A caller found talking to an agency after a restart: follow it to its end (never cut it)."""
-        event = {"type": "StasisStart", "channel": channel, "args": [channel.get("dialplan", {}).get("exten", "")]}
-        self.router.start_call(event, resumed=True, key=key, connected_leg=leg)
+        self.router.start_call(_stasis_start(channel), resumed=True, key=key, connected_leg=leg)
 
     def status(self) -> dict:
         connected = self.stream.connected.is_set()
@@ -197,3 +191,8 @@ class CallService:
         await asyncio.wait(tasks, timeout=5)
         await self.client.aclose()
         self.store.close()
+
+
+def _stasis_start(channel: dict) -> dict:
+    """The StasisStart a caller found by a resync would have sent (its line is the extension it dialled)."""
+    return {"type": "StasisStart", "channel": channel, "args": [channel.get("dialplan", {}).get("exten", "")]}

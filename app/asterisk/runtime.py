@@ -14,6 +14,7 @@ import os
 import subprocess
 import time
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from app import paths
 from app.asterisk.locate import ENV, AsteriskError, Launcher, find_asterisk
@@ -33,16 +34,17 @@ def instance_folders(settings: Settings, name: str, launcher: Launcher | None = 
     return launcher, Folders(inside)
 
 
-def fallback_journal(settings: Settings) -> Path:
-    """Host path of the dialplan fallback journal of the configured instance."""
-    launcher, folders = instance_folders(settings, settings.asterisk.instance)
-    return launcher.host_path(folders.fallback_journal)
+class HostFiles(NamedTuple):
+    """What the call service reads of the configured instance, as paths on this host."""
+
+    fallback_journal: Path  # the dialplan fallback's journal
+    recordings: Path  # Asterisk's recordings folder (MixMonitor writes every call there)
 
 
-def recordings_spool(settings: Settings) -> Path:
-    """Host path of the configured instance's recordings folder (MixMonitor writes every call there)."""
+def host_files(settings: Settings) -> HostFiles:
+    """The configured instance's files on this host; raises ``AsteriskError`` when Asterisk is not here."""
     launcher, folders = instance_folders(settings, settings.asterisk.instance)
-    return launcher.host_path(folders.recordings)
+    return HostFiles(launcher.host_path(folders.fallback_journal), launcher.host_path(folders.recordings))
 
 
 class AsteriskInstance:

@@ -138,17 +138,16 @@ class LivePublisher:
                     await self._forget_quiet(client)
                     pruned = time.monotonic()
                 continue
-            batch, stop = [event], event is _STOP
-            while not stop and not self.queue.empty():  # whatever queued up during the last round trip
-                item = self.queue.get_nowait()
-                stop = item is _STOP
-                if not stop:
-                    batch.append(item)
-            batch = [e for e in batch if e is not _STOP]
-            if batch:
-                await self._write(client, batch)
-            if stop:
+            if event is _STOP:
                 return True
+            batch = [event]
+            while not self.queue.empty():  # whatever queued up during the last round trip goes with it
+                item = self.queue.get_nowait()
+                if item is _STOP:
+                    await self._write(client, batch)
+                    return True
+                batch.append(item)
+            await self._write(client, batch)
 
     async def _forget_quiet(self, client: Redis) -> None:
         """A call without an event for a whole TTL has lost its end: its hash expires, this drops the rest."""

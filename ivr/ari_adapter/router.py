@@ -36,12 +36,7 @@ class CallWorker:
 
     async def run(self, done: Callable[[str], None]) -> None:
         try:
-            if not self.resumed:
-                await self._guard(self.flow.start())
-            elif self.connected_leg:
-                await self._guard(self.flow.adopt(connected_leg=self.connected_leg))
-            else:
-                await self._guard(self.flow.adopt())
+            await self._guard(self.flow.adopt(self.connected_leg) if self.resumed else self.flow.start())
             while not self.flow.finished:
                 item = await self.queue.get()
                 event = translate(item, self.key, self.caller) if isinstance(item, dict) else item

@@ -17,6 +17,7 @@ from ivr.calls import events as ev
 from ivr.calls.flow import CallFlow
 
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt "  # enough of a WAV header to be recognisable
+BUSY, NORMAL_CLEARING = 17, 16  # Q.850 causes of an agency leg that ends
 
 
 class PortError(RuntimeError):
@@ -169,3 +170,17 @@ def break_store(store, method: str, when=lambda *args, **kwargs: True) -> None:
         return await real(*ops)
 
     store.write = broken
+
+
+async def medical_in_kuta(new_call):
+    """A 112 caller who presses 1 (medical, in Indonesian) then 2 (Kuta)."""
+    call = await new_call("112").start()
+    await call.press("1", "2")
+    return call
+
+
+async def connected(new_call):
+    call = await medical_in_kuta(new_call)
+    first = call.dialled()[0]
+    await call.send(ev.LegRinging(call.legs()[first]), ev.LegAnswered(call.legs()[first]))
+    return call, first

@@ -10,28 +10,12 @@ from ivr.calls import events as ev
 from ivr.calls.port import CallerGone
 from ivr.calls.flow import CONNECTING
 from ivr.calls.states import CallState
-from tests.ivr.calls.support import WAV, PortError, break_store
-
-BUSY, NORMAL_CLEARING = 17, 16
+from tests.ivr.calls.support import BUSY, NORMAL_CLEARING, WAV, PortError, break_store, connected, medical_in_kuta
 
 
 def dials(directory, category: str, district: str) -> list[str]:
     """Every dial string of the route, in the order the flow must try them."""
     return [d for c in route(directory, "112", category, district) for d in c.dials]
-
-
-async def medical_in_kuta(new_call):
-    """A 112 caller who presses 1 (medical, in Indonesian) then 2 (Kuta)."""
-    call = await new_call("112").start()
-    await call.press("1", "2")
-    return call
-
-
-async def connected(new_call):
-    call = await medical_in_kuta(new_call)
-    first = call.dialled()[0]
-    await call.send(ev.LegRinging(call.legs()[first]), ev.LegAnswered(call.legs()[first]))
-    return call, first
 
 
 # -- arrival and the IVR -------------------------------------------------------
@@ -370,50 +354,3 @@ async def test_a_stopping_service_leaves_a_connected_call_alone(new_call, port):
     await call.send(ev.LegAnswered(list(call.legs().values())[0]))
     await call.send(ev.ServiceStopping())
     assert port.sent("to_fallback") == [] and call.flow.states.state is CallState.CONNECTED
-
-
-# -- a restart in the middle of a conversation -----------------------------------
-async def restarted_mid_conversation(new_call, port):
-    """A call connected to its agency; the service dies; the next run finds the caller still bridged."""
-    before, first = await connected(new_call)
-    leg = before.legs()[first]
-    after = new_call()  # a new flow for the same caller channel, as the restarted service makes
-    await after._guarded(after.flow.adopt(connected_leg=leg))
-    port.requests.clear()
-    return before, after, leg
-
-
-async def test_a_conversation_found_after_a_restart_is_followed_and_closed_when_the_agency_hangs_up(new_call, port):
-    before, after, leg = await restarted_mid_conversation(new_call, port)
-    assert after.flow.ticket == before.flow.ticket and after.flow.states.state is CallState.CONNECTED
-    await after.send(ev.LegEnded(leg, NORMAL_CLEARING, "Normal Clearing"))
-    assert after.flow.finished
-    assert port.sent("hangup_caller") == [()] and port.sent("save_recording") == [()]
-    case = after.case()
-    assert (case.status, case.disposition) == ("ended", "completed") and case.ended_at is not None
-    assert case.recording == f"{case.ticket}.wav"
-    resumed = after.events("resumed")
-    assert [e.detail for e in resumed] == [{"channel": "1700000000.1", "connected_leg": leg}]
-
-
-async def test_a_conversation_found_after_a_restart_releases_the_agency_line_when_the_caller_hangs_up(new_call, port):
-    _, after, leg = await restarted_mid_conversation(new_call, port)
-    await after.send(ev.CallerLeftApp())
-    assert port.sent("hangup_leg") == [(leg,)] and port.sent("hangup_caller") == []
-    assert port.sent("save_recording") == [()]
-    case = after.case()
-    assert (case.status, case.disposition) == ("ended", "completed")
-
-
-async def test_a_conversation_found_after_a_restart_is_not_sent_anywhere_by_a_later_reconnect(new_call, port):
-    _, after, _leg = await restarted_mid_conversation(new_call, port)
-    await after.send(ev.ServiceResumed())
-    assert after.flow.states.state is CallState.CONNECTED and port.requests == []
-
-
-async def test_a_conversation_found_after_a_restart_is_never_pulled_out_even_when_its_records_fail(new_call, port):
-    after = new_call()
-    break_store(after.store, "open")  # no case known for the channel, and none can be written
-    await after._guarded(after.flow.adopt(connected_leg="leg1"))  # fails: fail_safe runs
-    await after.send(ev.ServiceStopping(), ev.ServiceResumed())
-    assert port.sent("to_fallback") == []

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from app.live import events as live
 from ivr.calls import events as ev
-
-BUSY = 17
+from tests.ivr.calls.support import BUSY
 
 
 async def started(new_call, line: str = "112"):
