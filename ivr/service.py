@@ -32,6 +32,7 @@ from ivr.calls.events import ServiceStopping
 from ivr.fallback_journal import FallbackJournal
 from ivr.calls.casestore import CaseStore, journal_folder
 from ivr.calls.flow import CallFlow
+from ivr.calls.leftovers import Leftovers
 from ivr.engine.menus import load_menus, validate
 from ivr.health import health_app
 
@@ -70,6 +71,8 @@ class CallService:
         self.journal = FallbackJournal(
             here.fallback_journal, settings.journal_dir / "fallback.offset", self.store,
             take_recording=self._untracked_recording, recordings_dir=self.recordings_dir) if here else None
+        self.leftovers = Leftovers(self.store, take_recording=self._untracked_recording,
+                                   recordings_dir=self.recordings_dir)
 
     def _asterisk_files(self) -> HostFiles | None:
         try:
@@ -91,6 +94,25 @@ class CallService:
         await self.resync.run()
         if self.journal:
             await self.journal.import_new()
+        if self.resync.alive is not None and self.leftovers.tickets:
+            await self.leftovers.close_gone(self.resync.alive | set(self.router.by_channel))
+
+    async def _follow_leftovers(self, stop: asyncio.Event, every: float = 30.0) -> None:
+        """Calls of the previous run still going on at the last connect (not ours): look again until all ended."""
+        while self.leftovers.tickets:
+            try:
+                await asyncio.wait_for(stop.wait(), every)
+                return
+            except asyncio.TimeoutError:
+                pass
+            try:
+                channels = await self.client.list_channels()
+            except Exception as exc:  # not connected now: the next connect looks
+                log.info("leftover calls not checked: %s", exc)
+                continue
+            if self.journal:
+                await self.journal.import_new()  # first: a call that went to the fallback route is told of there
+            await self.leftovers.close_gone({c["id"] for c in channels} | set(self.router.by_channel))
 
     async def _filter_events(self) -> None:
         """Ask Asterisk for the events calls use only: fewer to serialise there and to parse here."""
@@ -181,6 +203,8 @@ class CallService:
         ]
         if self.journal:
             tasks.append(asyncio.create_task(self.journal.follow(stop), name="fallback-journal"))
+        if self.leftovers.tickets:
+            tasks.append(asyncio.create_task(self._follow_leftovers(stop), name="leftover-calls"))
         log.info("call service up: ARI %s app %s, health http://%s:%s/healthz", self.settings.ari.base_url,
                  self.settings.ari.app, web.host, web.port)
         await stop.wait()

@@ -11,7 +11,9 @@ While the websocket was down events were lost, so nothing is trusted:
   one of our agency legs (the service restarted mid-conversation) is adopted
   as connected, under the call key its bridge and leg carry, so its case is
   closed and its recording filed when either side hangs up; any other
-  bridged channel stays connected, untracked.
+  bridged channel stays connected, untracked;
+- one of our bridges that no caller is in any more (the caller hung up while
+  the service was down) is removed, and the agency line left in it released.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ class Resync:
         self.client, self.router, self.app, self.adopt = client, router, app, adopt
         self.adopt_connected = adopt_connected  # (caller channel, call key, agency leg)
         self.connects = 0
+        self.alive: set[str] | None = None  # Asterisk's channel ids at the last run (None: not listed)
 
     async def run(self) -> None:
         self.connects += 1
@@ -37,8 +40,10 @@ class Resync:
             channels = await self.client.list_channels()
         except Exception as exc:
             log.error("resync: cannot list channels: %s", exc)
+            self.alive = None
             return
         alive = {c["id"]: c for c in channels}
+        self.alive = set(alive)
         try:
             bridges = await self.client.list_bridges()
         except Exception:
@@ -76,6 +81,8 @@ class Resync:
                 continue
             log.warning("resync: adopting caller channel %s left in the app", channel["id"])
             await self.adopt(channel)
+        for bridge in bridges:
+            await self._release_if_left(bridge)
         if self.connects > 1 or self.router.workers:
             log.info("resync #%d: %d calls live, %d channels in Asterisk", self.connects, len(self.router.workers), len(channels))
 
@@ -87,6 +94,24 @@ class Resync:
             return None
         legs = [c for c in bridge.get("channels", []) if c != caller and ids.key_of(c) == key and ";" not in c]
         return (key, ids.suffix_of(legs[0])) if legs else None
+
+    async def _release_if_left(self, bridge: dict) -> None:
+        """One of our call bridges with no caller and no call of ours (the caller hung up while the service
+        was down): hang up the agency line left in it, and remove it."""
+        key = ids.key_of(bridge.get("id"))
+        members = bridge.get("channels", [])
+        if key is None or key in self.router.workers or any(ids.key_of(c) is None for c in members):
+            return
+        log.info("resync: releasing bridge %s of a call that ended (%d channels left in it)", bridge["id"], len(members))
+        for member in members:
+            try:
+                await self.client.hangup(member)
+            except Exception:  # gone meanwhile
+                pass
+        try:
+            await self.client.destroy_bridge(bridge["id"])
+        except Exception:
+            pass
 
     def _in_app(self, channel: dict) -> bool:
         return ids.stasis_args(channel, self.app) is not None

@@ -120,6 +120,11 @@ class CaseStore:
     async def update_attempt(self, key: AttemptKey, **fields: Any) -> None:
         await self.write(self.attempt_update_op(key, **fields))
 
+    def answered_attempt(self, ticket: str) -> AttemptKey | None:
+        """The attempt that was answered in a recent case (None: none, or older than the local index)."""
+        seq = (self.book.entry(ticket) or {}).get("answered")
+        return AttemptKey(ticket, seq) if seq else None
+
     async def find_by_channel(self, channel_id: str) -> str | None:
         ticket = self.book.channel(channel_id)
         if ticket is not None or self.applier.degraded:

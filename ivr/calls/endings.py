@@ -42,6 +42,8 @@ class Endings:
                     await self._safely(self.store.update_attempt(self.attempts[leg.id], ended_at=utcnow()))
             if self.adopted_leg:  # talking when the service restarted: the agency line goes too
                 await self._safely(self.port.hangup_leg(self.adopted_leg))
+                if self.adopted_leg in self.attempts:
+                    await self._safely(self.store.update_attempt(self.attempts[self.adopted_leg], ended_at=utcnow()))
             if not caller_gone:
                 await self._safely(self.port.hangup_caller())
             await self._safely(self._save_recording())

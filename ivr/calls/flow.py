@@ -102,6 +102,9 @@ class CallFlow(Connecting, Endings):
         self.states = CallStates(self.ticket)
         self.notify(live.CallResumed(self.ticket, line=self.line, caller_number=self.caller_number))
         if connected_leg:
+            answered = self.store.answered_attempt(self.ticket)
+            if answered is not None:  # its end time is written when the conversation ends
+                self.attempts[connected_leg] = answered
             self.states.move(CallState.CONNECTED, f"resumed after restart, talking on leg {connected_leg}")
             await self.store.event(self.ticket, "resumed", {"channel": self.channel_id, "connected_leg": connected_leg})
             return

@@ -71,12 +71,27 @@ class TicketBook:
             elif kind == "attempt":
                 entry = self._entry(ticket, op["at"])
                 entry["attempts"] = max(entry["attempts"], args["seq"])
+            elif kind == "attempt.update" and args.get("outcome") == "answered" and ticket in self.tickets:
+                self.tickets[ticket]["answered"] = args["seq"]  # the conversation's attempt, for a restart
+            elif kind == "update" and args.get("status") == "fallback" and ticket in self.tickets:
+                self.tickets[ticket]["fallback"] = True  # the dialplan's journal tells its end
             elif kind == "update" and args.get("status") == "ended" and ticket in self.tickets:
                 self.tickets[ticket]["ended"] = args.get("ended_at") or op["at"]
 
     def channel(self, channel_id: str) -> str | None:
         with self._lock:
             return self.by_channel.get(channel_id)
+
+    def entry(self, ticket: str) -> dict | None:
+        """A copy of what the book knows of a recent ticket: channel, at, attempts, answered, fallback, ended."""
+        with self._lock:
+            entry = self.tickets.get(ticket)
+            return dict(entry) if entry is not None else None
+
+    def unfinished(self) -> list[str]:
+        """Recent tickets whose end has not been journalled (at start: what the previous run left open)."""
+        with self._lock:
+            return [t for t, e in self.tickets.items() if "ended" not in e]
 
     # -- summary kept in state.json ------------------------------------------------
     def snapshot(self, now: datetime | None = None) -> dict:

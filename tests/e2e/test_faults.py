@@ -75,6 +75,33 @@ def test_a_conversation_when_the_service_is_killed_goes_on_and_its_case_is_close
     assert wav_seconds(system.settings.recordings_dir / ended["recording"]) > 5.0
 
 
+def test_a_conversation_that_ends_while_the_service_is_down_has_its_case_closed_after_the_restart(system):
+    caller = new_caller()
+    with system.line("psc-kuta", answer_after=0.5) as unit:
+        with system.call("112", caller, dtmf=["1", "2"], dtmf_after=1.0, dtmf_gap=0.8, duration=120) as citizen:
+            unit.wait_for("answered", 30)
+            case = system.case(caller, status={"connected"})
+            system.stop_service(signal.SIGKILL)
+            time.sleep(3)  # a few more words, with no call service at all
+            citizen.stop()  # the caller hangs up while the service is down
+            hung_up = time.time()
+        time.sleep(2)
+        system.start_service()
+        unit.wait_for("disconnected", 15)  # the agency line left in the bridge is released
+    ended = system.case(caller, status={"ended"}, timeout=15)
+    assert ended["ticket"] == case["ticket"]
+    assert (ended["disposition"], ended["answered_by_unit"]) == ("completed", "psc-kuta")
+    # The end is the hang-up (told by the recording's length), not the restart 2 s later.
+    ended_at = datetime.fromisoformat(ended["ended_at"].replace("Z", "+00:00")).timestamp()
+    assert abs(ended_at - hung_up) < 1.5
+    [talk] = [a for a in ended["attempts"] if a["outcome"] == "answered"]
+    assert talk["ended_at"] == ended["ended_at"]
+    [note] = [e["detail"] for e in ended["events"] if e["kind"] == "ended.while.down"]
+    assert note == {"disposition": "completed", "end_from": "recording"}
+    filed = system.until(lambda: system.case(caller, status={"ended"}).get("recording"), 10, "the recording filed")
+    assert wav_seconds(system.settings.recordings_dir / filed) > 5.0
+
+
 def test_calls_arriving_while_the_service_is_down_all_reach_the_fallback_group_and_get_cases(system):
     system.stop_service()
     callers = [new_caller() for _ in range(4)]

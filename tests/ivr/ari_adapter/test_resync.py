@@ -14,7 +14,7 @@ KEY = "00aa11bb22cc33dd"  # the call key of a service run that died
 
 class FakeAri:
     def __init__(self, channels: list[dict], bridges: list[dict]) -> None:
-        self.channels, self.bridges, self.hung_up = channels, bridges, []
+        self.channels, self.bridges, self.hung_up, self.destroyed = channels, bridges, [], []
 
     async def list_channels(self) -> list[dict]:
         return self.channels
@@ -24,6 +24,9 @@ class FakeAri:
 
     async def hangup(self, channel_id: str) -> None:
         self.hung_up.append(channel_id)
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        self.destroyed.append(bridge_id)
 
 
 @pytest.fixture
@@ -79,3 +82,21 @@ async def test_a_conversation_whose_call_the_service_still_follows_is_left_to_it
     router.start_call({"type": "StasisStart", "channel": caller, "args": ["112"]}, key=KEY)
     await resync.run()
     assert adopted == {"ivr": [], "connected": []} and ari.hung_up == []
+
+
+async def test_an_agency_line_left_in_our_bridge_after_its_caller_hung_up_is_released_and_the_bridge_removed(adopted):
+    leg = leg_channel(KEY, "leg1", state="Up")  # the caller hung up while the service was down
+    ari = FakeAri([leg], [{"id": ids.bridge_id(KEY), "channels": [leg["id"]]}])
+    resync, _ = resync_for(ari, adopted)
+    await resync.run()
+    assert ari.hung_up == [leg["id"]] and ari.destroyed == [ids.bridge_id(KEY)]
+    assert adopted == {"ivr": [], "connected": []}
+
+
+async def test_bridges_with_a_caller_in_them_or_not_ours_are_left_alone(adopted):
+    caller, leg = channel("1764215000.26"), leg_channel(KEY, "leg1", state="Up")
+    bridges = [{"id": ids.bridge_id(KEY), "channels": [caller["id"], leg["id"]]}, {"id": "someone-elses", "channels": []}]
+    ari = FakeAri([caller, leg], bridges)
+    resync, _ = resync_for(ari, adopted)
+    await resync.run()
+    assert ari.hung_up == [] and ari.destroyed == []  # the caller is adopted with its leg

@@ -25,6 +25,8 @@ async def test_a_conversation_found_after_a_restart_is_followed_and_closed_when_
     case = after.case()
     assert (case.status, case.disposition) == ("ended", "completed") and case.ended_at is not None
     assert case.recording == f"{case.ticket}.wav"
+    [talk] = [a for a in after.attempts() if a.outcome == "answered"]
+    assert talk.ended_at is not None  # the conversation's attempt ends with it
     resumed = after.events("resumed")
     assert [e.detail for e in resumed] == [{"channel": "1700000000.1", "connected_leg": leg}]
 
@@ -36,6 +38,7 @@ async def test_a_conversation_found_after_a_restart_releases_the_agency_line_whe
     assert port.sent("save_recording") == [()]
     case = after.case()
     assert (case.status, case.disposition) == ("ended", "completed")
+    assert [a.ended_at is not None for a in after.attempts() if a.outcome == "answered"] == [True]
 
 
 async def test_a_conversation_found_after_a_restart_is_not_sent_anywhere_by_a_later_reconnect(new_call, port):

@@ -1,0 +1,86 @@
+"""Cases the previous run of the call service left open, closed once their calls are gone.
+
+Principle: when the service stops (killed, or stopped while callers were
+talking) some of its calls go on without it. Most come back to it: a caller
+still in our app, or still talking to an agency, is adopted by the resync
+(``ivr.ari_adapter.resync``); a caller the watchdog sent to the fallback route
+is told of by the dialplan's journal (``ivr.fallback_journal``). A call that
+ended entirely while the service was down leaves neither: its caller's channel
+is simply gone. So, after the resync and the journal import, each ticket the
+previous run left open whose caller channel Asterisk no longer has, and that no
+flow of ours follows, is closed here: ``completed`` when it was talking to an
+agency (its answered attempt gets its end too), otherwise abandoned (in the IVR,
+or while agency lines rang). The recording the dialplan made from the arrival
+is filed; its length tells when the call ended (else: when it was noticed,
+which the case's event says). A ticket in the fallback route is left to the
+dialplan's journal, which knows its end.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import wave
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from app.clock import as_utc, utcnow
+from ivr.calls.casestore import AttemptKey
+from ivr.calls.recordings import file_recording
+
+log = logging.getLogger("siaga.leftovers")
+
+RecordingTaker = Callable[[str], Awaitable[bytes | None]]  # caller channel id -> finished recording
+
+
+class Leftovers:
+    def __init__(self, store, *, take_recording: RecordingTaker, recordings_dir: Path) -> None:
+        self.store, self.take_recording, self.recordings_dir = store, take_recording, recordings_dir
+        self.tickets = store.book.unfinished()  # at start: what the previous run left open
+        if self.tickets:
+            log.info("%d cases left open by the previous run: each is followed until its call is gone",
+                     len(self.tickets))
+
+    async def close_gone(self, alive: set[str]) -> int:
+        """Close the leftovers whose caller channel is not in ``alive`` (Asterisk's, and ours); returns how many."""
+        closed = 0
+        for ticket in list(self.tickets):
+            entry = self.store.book.entry(ticket)
+            if entry is None or "ended" in entry or entry.get("fallback") or not entry.get("channel"):
+                self.tickets.remove(ticket)  # closed meanwhile, or the dialplan's journal will tell its end
+                continue
+            if entry["channel"] in alive:
+                continue  # still going on: adopted, or not yet over
+            self.tickets.remove(ticket)
+            await self._close(ticket, entry)
+            closed += 1
+        return closed
+
+    async def _close(self, ticket: str, entry: dict) -> None:
+        answered = entry.get("answered")
+        disposition = ("completed" if answered else
+                       "abandoned-while-forwarding" if entry.get("attempts") else "abandoned-in-ivr")
+        data = await self.take_recording(entry["channel"])
+        now = utcnow()
+        ended_at, told_by = now, "noticed"
+        length = wav_seconds(data) if data else None
+        if length is not None:  # recorded from the arrival to the hang-up
+            ended_at, told_by = min(as_utc(datetime.fromisoformat(entry["at"])) + timedelta(seconds=length), now), \
+                "recording"
+        ops = [self.store.event_op(ticket, "ended.while.down", {"disposition": disposition, "end_from": told_by}),
+               self.store.update_op(ticket, status="ended", disposition=disposition, ended_at=ended_at)]
+        if answered:
+            ops.insert(1, self.store.attempt_update_op(AttemptKey(ticket, answered), ended_at=ended_at))
+        await self.store.write(*ops)
+        log.warning("%s ended while the call service was down (%s, end from the %s)", ticket, disposition, told_by)
+        if data:
+            await file_recording(self.store, self.recordings_dir, ticket, data)
+
+
+def wav_seconds(data: bytes) -> float | None:
+    """The audio length of a finished WAV, None if ``data`` is not one."""
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            return w.getnframes() / w.getframerate()
+    except (wave.Error, EOFError, ZeroDivisionError):
+        return None
