@@ -28,7 +28,9 @@ class CallWorker:
         self.key, self.caller, self.resumed = key, caller_channel, resumed
         self.connected_leg = connected_leg  # resumed while bridged with this agency leg
         self.queue: asyncio.Queue = asyncio.Queue()
-        self.flow = flow_factory(key, first, self.post)
+        # The flow posts to the queue itself, not to this worker: no reference cycle, so an ended call
+        # is freed at once (by reference counting) rather than by the cyclic garbage collector.
+        self.flow = flow_factory(key, first, self.queue.put_nowait)
         self.task: asyncio.Task | None = None
 
     def post(self, item: object) -> None:
