@@ -19,6 +19,7 @@ from app.directory.loader import load_directory
 from app.live.publisher import LivePublisher
 from app.prompts.render import prompt_exists
 from app.settings import Settings
+from ivr import memory
 from ivr.ari.client import AriClient
 from ivr.ari.errors import AriError
 from ivr.ari.rest_ws import RestOverStream
@@ -205,6 +206,7 @@ class CallService:
             tasks.append(asyncio.create_task(self.journal.follow(stop), name="fallback-journal"))
         if self.leftovers.tickets:
             tasks.append(asyncio.create_task(self._follow_leftovers(stop), name="leftover-calls"))
+        tasks.append(asyncio.create_task(memory.keep_releasing(stop), name="release-free-memory"))
         log.info("call service up: ARI %s app %s, health http://%s:%s/healthz", self.settings.ari.base_url,
                  self.settings.ari.app, web.host, web.port)
         await stop.wait()
