@@ -17,6 +17,7 @@ dialplan's journal, which knows its end.
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import wave
@@ -37,12 +38,17 @@ class Leftovers:
     def __init__(self, store, *, take_recording: RecordingTaker, recordings_dir: Path) -> None:
         self.store, self.take_recording, self.recordings_dir = store, take_recording, recordings_dir
         self.tickets = store.book.unfinished()  # at start: what the previous run left open
+        self._lock = asyncio.Lock()  # the reconnect hook and the follower must not close one twice
         if self.tickets:
             log.info("%d cases left open by the previous run: each is followed until its call is gone",
                      len(self.tickets))
 
     async def close_gone(self, alive: set[str]) -> int:
         """Close the leftovers whose caller channel is not in ``alive`` (Asterisk's, and ours); returns how many."""
+        async with self._lock:
+            return await self._close_gone(alive)
+
+    async def _close_gone(self, alive: set[str]) -> int:
         closed = 0
         for ticket in list(self.tickets):
             entry = self.store.book.entry(ticket)

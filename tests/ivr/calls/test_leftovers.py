@@ -5,6 +5,7 @@ case store on the same journal, as after a restart.
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import wave
 from datetime import timedelta
@@ -121,3 +122,12 @@ async def test_ended_calls_and_calls_in_the_fallback_route_are_not_leftovers(new
 def test_the_length_of_a_recording():
     assert wav_seconds(recording(2.5)) == 2.5
     assert wav_seconds(b"RIFF\x24\x00\x00\x00WAVEfmt ") is None and wav_seconds(b"") is None
+
+
+async def test_two_looks_at_once_close_each_call_once(new_call, restart):
+    talking, _ = await connected(new_call)
+    ringing = await medical_in_kuta(new_call)
+    store, leftovers = restart(Spool())
+    assert sorted(await asyncio.gather(leftovers.close_gone(set()), leftovers.close_gone(set()))) == [0, 2]
+    for call in (talking, ringing):
+        assert case_of(call, store).status == "ended" and len(call.events("ended.while.down")) == 1
