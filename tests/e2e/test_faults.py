@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import time
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -52,20 +53,27 @@ def test_callers_in_the_ivr_when_the_service_is_killed_reach_a_human_and_their_c
     assert answered_by == {"operator-1", "operator-2"}
 
 
-def test_a_conversation_when_the_service_is_killed_goes_on_and_its_case_is_closed_after_the_restart(system):
-    caller = new_caller()
+@contextmanager
+def killed_mid_conversation(system, caller: str):
+    """A 112 caller talking to psc-kuta when the call service is killed (SIGKILL): (unit, citizen, case)."""
     with system.line("psc-kuta", answer_after=0.5) as unit:
         with system.call("112", caller, dtmf=["1", "2"], dtmf_after=1.0, dtmf_gap=0.8, duration=120) as citizen:
             unit.wait_for("answered", 30)
             case = system.case(caller, status={"connected"})
             system.stop_service(signal.SIGKILL)
-            time.sleep(3)  # longer than the watchdog's grace: it must leave a conversation alone
-            system.start_service()
-            system.until(lambda: "adopted as connected" in system.log_tail(400), 15, "the conversation adopted")
-            time.sleep(1)
-            assert "disconnected" not in citizen.names() and "disconnected" not in unit.names()  # never cut
-            citizen.stop()  # the caller hangs up: the service releases the agency line
-            unit.wait_for("disconnected", 10)
+            yield unit, citizen, case
+
+
+def test_a_conversation_when_the_service_is_killed_goes_on_and_its_case_is_closed_after_the_restart(system):
+    caller = new_caller()
+    with killed_mid_conversation(system, caller) as (unit, citizen, case):
+        time.sleep(3)  # longer than the watchdog's grace: it must leave a conversation alone
+        system.start_service()
+        system.until(lambda: "adopted as connected" in system.log_tail(400), 15, "the conversation adopted")
+        time.sleep(1)
+        assert "disconnected" not in citizen.names() and "disconnected" not in unit.names()  # never cut
+        citizen.stop()  # the caller hangs up: the service releases the agency line
+        unit.wait_for("disconnected", 10)
     ended = system.case(caller, status={"ended"}, timeout=15)
     assert ended["ticket"] == case["ticket"] and ended["disposition"] == "completed"
     assert ended["answered_by_unit"] == "psc-kuta"
@@ -77,14 +85,10 @@ def test_a_conversation_when_the_service_is_killed_goes_on_and_its_case_is_close
 
 def test_a_conversation_that_ends_while_the_service_is_down_has_its_case_closed_after_the_restart(system):
     caller = new_caller()
-    with system.line("psc-kuta", answer_after=0.5) as unit:
-        with system.call("112", caller, dtmf=["1", "2"], dtmf_after=1.0, dtmf_gap=0.8, duration=120) as citizen:
-            unit.wait_for("answered", 30)
-            case = system.case(caller, status={"connected"})
-            system.stop_service(signal.SIGKILL)
-            time.sleep(3)  # a few more words, with no call service at all
-            citizen.stop()  # the caller hangs up while the service is down
-            hung_up = time.time()
+    with killed_mid_conversation(system, caller) as (unit, citizen, case):
+        time.sleep(3)  # a few more words, with no call service at all
+        citizen.stop()  # the caller hangs up while the service is down
+        hung_up = time.time()
         time.sleep(2)
         system.start_service()
         unit.wait_for("disconnected", 15)  # the agency line left in the bridge is released
