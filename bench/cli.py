@@ -9,13 +9,13 @@ from bench.dtmf import digit_packets, write_pcap
 from bench.report import Table2, fmt, say
 from bench.session import latency_table, measure_latency, profile_tables, session, step_table
 from bench.soak import soak as run_soak
-from bench.steps import ramp, sustained
+from bench.steps import PATHS, ramp, sustained
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=(
     "Siaga's load benchmark. SIPp callers dial 112 (our call service) or 9112 (the same menu in plain "
-    "dialplan, the baseline) on a bench-only Asterisk instance, press 9,1,2 (RFC 4733) and talk to an "
-    "agency line (a Local channel) for a few seconds. Results go to var/bench/<time>/ (results.md, "
-    "results.json, SIPp files, service log)."))
+    "dialplan, the baseline; 9113: the baseline recording each call, as ours does) on a bench-only "
+    "Asterisk instance, press 9,1,2 (RFC 4733) and talk to an agency line (a Local channel) for a few "
+    "seconds. Results go to var/bench/<time>/ (results.md, results.json, SIPp files, service log)."))
 
 DB = typer.Option("sqlite", "--db", help="Case database: sqlite (a file in the run folder) or postgres "
                   "(database siaga_bench at 127.0.0.1:5432, recreated).")
@@ -30,6 +30,19 @@ RATES = "2,5,8,10,15,20,30,40,60,80,100,120"
 
 def _rates(text: str) -> list[float]:
     return [float(r) for r in text.split(",") if r.strip()]
+
+
+PATHS_HELP = ("Which paths, comma-separated: siaga (ours), baseline (plain dialplan), baseline-rec (the baseline "
+              "recording each call from its arrival with MixMonitor, as the dialplan does for ours).")
+
+
+def _paths(text: str) -> tuple[str, ...]:
+    chosen = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [p for p in chosen if p not in PATHS]
+    if unknown or not chosen:
+        raise typer.BadParameter(f"unknown path {', '.join(unknown) or '(none given)'}; "
+                                 f"choose from {', '.join(PATHS)}", param_hint="--paths")
+    return chosen
 
 
 @app.command()
@@ -81,7 +94,7 @@ def run(
 @app.command("ramp")
 def ramp_only(
     rates: str = typer.Option(RATES, help="Rates (calls/s) to step through, comma-separated."),
-    paths: str = typer.Option("siaga,baseline", help="Which paths, comma-separated."),
+    paths: str = typer.Option("siaga,baseline", help=PATHS_HELP),
     step_seconds: float = typer.Option(30.0, help="Seconds of arrivals per step (calls = rate x this)."),
     max_calls: int = typer.Option(5000, help="Upper bound on the calls of one step."),
     db: str = DB, hold: float = HOLD, ring: float = RING, max_invite_ms: float = MAX_INVITE, out: Path = OUT,
@@ -89,10 +102,9 @@ def ramp_only(
                                                "SIAGA_ARI__REST_OVER_WEBSOCKET=false (repeatable)."),
 ) -> None:
     """Only the load steps (e.g. a finer ramp of one path); no latency run."""
-    service_env = dict(_setting(s) for s in setting)
+    service_env, chosen = dict(_setting(s) for s in setting), _paths(paths)
     with session(db=db, hold_s=hold, ring_s=ring, max_invite_ms=max_invite_ms, out=out,
                  service_env=service_env) as (runner, report):
-        chosen = tuple(paths.split(","))
         steps = ramp(runner, _rates(rates), step_seconds, max_calls, paths=chosen)
         table = step_table("Load steps (sustained rate = last step that passed)", [s for p in chosen for s in steps[p]])
         summary = Table2("Sustained rates", ["path", "sustained calls/s"])
@@ -107,15 +119,16 @@ def ramp_only(
 def latency(
     rate: float = typer.Option(..., help="Calls/s during the measurement."),
     seconds: float = typer.Option(30.0, help="Seconds of arrivals."),
-    paths: str = typer.Option("siaga,baseline", help="Which paths, comma-separated."),
+    paths: str = typer.Option("siaga,baseline", help=PATHS_HELP),
     profile: bool = typer.Option(False, help="Sample the call service with py-spy during its step (pip install py-spy)."),
     db: str = DB, hold: float = HOLD, ring: float = RING, max_invite_ms: float = MAX_INVITE, out: Path = OUT,
 ) -> None:
     """Only the latency measurement (passive ARI observer) at one rate."""
+    chosen = _paths(paths)
     with session(db=db, hold_s=hold, ring_s=ring, max_invite_ms=max_invite_ms, out=out) as (runner, report):
         results, steps = {}, []
         raw = runner.folder / "service-profile.txt" if profile else None
-        for path in paths.split(","):
+        for path in chosen:
             step, results[path] = measure_latency(runner, path, rate, seconds, raw)
             steps.append(step)
         st, lt = step_table(f"Steps at {rate:g} calls/s (observer connected)", steps), latency_table(

@@ -6,6 +6,9 @@ contexts of our own:
 
 - the baseline: the same 112 menu as the call service's (language, category,
   district) written in plain dialplan, three ``Read()`` and a ``Dial()``;
+  on a second number the same baseline records the call from its arrival, as
+  the dialplan does for every call of ours (MixMonitor): the same work but
+  for ARI, so that the gap can be split between the recording and the rest;
 - the agency lines: a Local channel per unit that rings briefly, answers,
   logs one NOTICE line (how the bench counts calls that reached a human) and
   stays on the line until the caller hangs up.
@@ -18,6 +21,7 @@ FILE_NAME = "extensions-bench.conf"
 CONTEXT_AGENCY = "siaga-bench-agency"
 CONTEXT_BASELINE = "siaga-bench-baseline"
 BASELINE_EXTEN = "9112"  # what a baseline caller dials over the trunk
+BASELINE_REC_EXTEN = "9113"  # the baseline that also records the call, as ours does
 BASELINE_UNIT = "psc-kuta"  # where 9,1,2 (English, medical, Kuta) goes, as in the directory
 ANSWERED = "siaga-bench answered"  # the log line's marker
 
@@ -25,6 +29,9 @@ TEMPLATE = """\
 ; Written by bench/dialplan.py for the load benchmark. Do not edit.
 ; Still inside [siaga-trunk]: the baseline's number.
 exten => {exten},1,Goto({baseline},s,1)
+; The baseline recording the call from its arrival, as dialplan/ does for every call of ours.
+exten => {exten_rec},1,MixMonitor(${{ASTSPOOLDIR}}/recording/bench-baseline-${{REPLACE(UNIQUEID,.,-)}}.wav)
+ same => n,Goto({baseline},s,1)
 
 [{baseline}]
 ; The 112 menu in plain dialplan: welcome (9 = English), category, district.
@@ -51,7 +58,7 @@ exten => _[a-z].,1,Ringing()
 
 
 def bench_dialplan(ring_seconds: float = 0.3) -> str:
-    return TEMPLATE.format(exten=BASELINE_EXTEN, baseline=CONTEXT_BASELINE, agency=CONTEXT_AGENCY,
+    return TEMPLATE.format(exten=BASELINE_EXTEN, exten_rec=BASELINE_REC_EXTEN, baseline=CONTEXT_BASELINE, agency=CONTEXT_AGENCY,
                            unit=BASELINE_UNIT, ring=ring_seconds, marker=ANSWERED)
 
 

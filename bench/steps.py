@@ -20,7 +20,8 @@ from bench.report import fmt, percentile, say
 from bench.sipp import Sipp
 from bench.system import BenchSystem
 
-PATHS = {"siaga": "112", "baseline": "9112"}  # path -> number the callers dial
+# path -> number the callers dial; "baseline-rec" is the baseline recording each call as ours does
+PATHS = {"siaga": "112", "baseline": "9112", "baseline-rec": "9113"}
 EXPECTED = dict(unit="psc-kuta", language="en", category="medical", district="kuta")  # what 9,1,2 means
 
 
