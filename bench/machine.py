@@ -5,6 +5,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -28,10 +29,27 @@ def machine_info(asterisk_version: str) -> dict[str, str]:
         "asterisk": asterisk_version,
         "python": sys.version.split()[0],
         "sipp": _run("sh", "-c", "sipp -v 2>&1 | grep -o 'SIPp v[^ ]*'"),
+        "core speed": core_speed(),
         # The checkout is shared and changes while we measure: say which code ran (read-only git).
         "code": _run("sh", "-c", "cd '%s' && echo \"$(git rev-parse --short HEAD) + $(git status --porcelain "
                      "| wc -l) changed/new paths in the working tree\"" % Path(__file__).resolve().parent.parent),
     }
+
+
+def core_speed(repeat: int = 5) -> str:
+    """One core's speed for this Python, so that rounds on different machines of a kind can be compared.
+
+    Machines of one kind differ (same CPU name, up to 2-3x apart in CPU per call), so each run
+    records the best of a few timings of a fixed pure-Python loop.
+    """
+    best = min(_timed_loop() for _ in range(repeat))
+    return f"sum(range(10**7)) in {best * 1000:.0f} ms (best of {repeat}; lower is faster)"
+
+
+def _timed_loop() -> float:
+    started = time.perf_counter()
+    sum(range(10**7))
+    return time.perf_counter() - started
 
 
 def load_snapshot() -> dict[str, str]:

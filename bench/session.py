@@ -97,7 +97,8 @@ def step_table(title: str, steps: list[Step]) -> Table2:
         invite = "/".join(fmt(v) for v in (s.p(50), s.p(99), max(s.invite_ms) if s.invite_ms else None))
         cpu = "/".join(fmt(s.cpu.get(k)) for k in ("service", "asterisk", "watchdog", "sipp", "machine"))
         per_call = "/".join(fmt(s.cpu_ms_per_call(k)) for k in ("service", "asterisk"))
-        table.add(s.path, f"{s.rate:g}", s.placed, s.sipp_failed, s.reached, cases, invite, cpu, per_call,
+        reached = s.reached if s.humans == s.reached else f"{s.reached} ({s.humans} a human)"
+        table.add(s.path, f"{s.rate:g}", s.placed, s.sipp_failed, reached, cases, invite, cpu, per_call,
                   "pass" if s.passed else "FAIL")
         if not s.passed:
             table.notes.append(f"{s.path} at {s.rate:g}/s: " + "; ".join(s.problems))

@@ -33,6 +33,7 @@ class Step:
     placed: int = 0
     sipp_failed: int = 0
     reached: int = 0  # answered by the expected agency line
+    humans: int = 0  # answered by anyone: that line, another unit, or the fallback route's operators
     cases: CaseCounts | None = None
     invite_ms: list[int] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)
@@ -108,7 +109,8 @@ class Runner:
         else:
             step.problems.append(f"not settled after {seconds:.0f}s ({channels} channels left)")
         step.cases = self.system.db.counts(step.prefix, **EXPECTED) if step.path == "siaga" else None
-        step.reached = agency_answers(self.system.messages_log, step.prefix).get(EXPECTED["unit"], 0)
+        answers = agency_answers(self.system.messages_log, step.prefix)
+        step.reached, step.humans = answers.get(EXPECTED["unit"], 0), sum(answers.values())
 
     def _judge(self, step: Step, calls: int) -> None:
         if step.placed < calls:
@@ -116,7 +118,8 @@ class Runner:
         if step.sipp_failed:
             step.problems.append(f"{step.sipp_failed} failed in SIPp")
         if step.reached < step.placed:
-            step.problems.append(f"{step.placed - step.reached} lost (never reached {EXPECTED['unit']})")
+            step.problems.append(f"{step.placed - step.reached} never reached {EXPECTED['unit']} "
+                                 f"({step.placed - step.humans} reached no human)")
         if step.cases is not None:
             if step.cases.cases < step.placed:
                 step.problems.append(f"{step.placed - step.cases.cases} cases missing")
