@@ -39,6 +39,7 @@ class FallbackJournal:
         self.take_recording, self.recordings_dir = take_recording, recordings_dir
         self.imported = 0
         self._lock = asyncio.Lock()  # the reconnect hook and the follower must not read the same lines twice
+        self._filing = asyncio.Semaphore(16)  # recordings taken at once
 
     def _offset(self) -> int:
         try:
@@ -71,20 +72,24 @@ class FallbackJournal:
             fh.seek(offset)
             chunk = fh.read(size - offset)
         complete = chunk[: chunk.rfind(b"\n") + 1]  # a line being written is left for next time
-        count = 0
+        count, filing = 0, []
         for raw in complete.decode(errors="replace").splitlines():
             if MARK not in raw:
                 continue  # another notice in the same log file
             try:
-                await self._apply(raw.split(MARK, 1)[1].strip().split("|"))
+                await self._apply(raw.split(MARK, 1)[1].strip().split("|"), filing)
                 count += 1
             except Exception:
                 log.exception("fallback journal: cannot apply %r", raw)
+        # The recordings of the batch's ended calls, side by side: each may wait for MixMonitor to
+        # close its file, and one after the other a surge's worth fell behind (0.1 s a call). All are
+        # filed before the offset moves on, so a crash meanwhile reads those lines again.
+        await asyncio.gather(*filing)
         self._save(offset + len(complete))
         self.imported += count
         return count
 
-    async def _apply(self, f: list[str]) -> None:
+    async def _apply(self, f: list[str], filing: list) -> None:
         if len(f) < 6:
             raise ValueError("short line")
         at = datetime.fromtimestamp(int(f[0]), tz=timezone.utc)
@@ -110,9 +115,16 @@ class FallbackJournal:
                 self.store.update_op(ticket, **fields))
             log.info("%s fallback call ended (%s%s)", ticket, status, f", answered by {_endpoint(peer)}" if peer else "")
             if self.take_recording is not None and self.recordings_dir is not None:
+                filing.append(self._file(ticket, channel))
+
+    async def _file(self, ticket: str, channel: str) -> None:
+        async with self._filing:
+            try:
                 data = await self.take_recording(channel)
                 if data:
                     await file_recording(self.store, self.recordings_dir, ticket, data)
+            except Exception:
+                log.exception("%s fallback call's recording not filed", ticket)
 
     async def follow(self, stop: asyncio.Event, every: float = 2.0) -> None:
         while not stop.is_set():
