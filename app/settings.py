@@ -83,6 +83,18 @@ class RedisSettings(BaseModel):
 class IvrSettings(BaseModel):
     input_timeout_seconds: float = 5.0
     max_invalid: int = 3
+    # Surge guard (ivr/surge.py): while the median ARI round trip of the last 2 s is at or above
+    # shed_above_ms, new callers go straight to the dialplan fallback route; again below
+    # resume_below_ms, they get the IVR. 0 turns the guard off. Normal round trips: 1-5 ms.
+    shed_above_ms: float = Field(150.0, ge=0)
+    resume_below_ms: float = Field(40.0, ge=0)
+
+    @model_validator(mode="after")
+    def _resume_below_shed(self) -> "IvrSettings":
+        if self.shed_above_ms and self.resume_below_ms >= self.shed_above_ms:
+            raise ValueError(f"ivr.resume_below_ms ({self.resume_below_ms:g}) must be below "
+                             f"ivr.shed_above_ms ({self.shed_above_ms:g})")
+        return self
 
 
 class Settings(BaseSettings):

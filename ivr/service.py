@@ -36,6 +36,7 @@ from ivr.calls.flow import CallFlow
 from ivr.calls.leftovers import Leftovers
 from ivr.engine.menus import load_menus, validate
 from ivr.health import health_app
+from ivr.surge import SurgeGuard
 
 log = logging.getLogger("siaga.service")
 
@@ -74,6 +75,8 @@ class CallService:
             take_recording=self._untracked_recording, recordings_dir=self.recordings_dir) if here else None
         self.leftovers = Leftovers(self.store, take_recording=self._untracked_recording,
                                    recordings_dir=self.recordings_dir)
+        self.surge = SurgeGuard(self.client, shed_above_ms=settings.ivr.shed_above_ms,
+                                resume_below_ms=settings.ivr.resume_below_ms)
 
     def _asterisk_files(self) -> HostFiles | None:
         try:
@@ -92,6 +95,7 @@ class CallService:
     async def _connected(self) -> None:
         """After every (re)connect: match Asterisk's calls, then write the cases the dialplan handled alone."""
         await self._filter_events()
+        await self.surge.connected()
         await self.resync.run()
         if self.journal:
             await self.journal.import_new()
@@ -171,6 +175,8 @@ class CallService:
             "ari_requests": "websocket" if self.client.rest is not None and self.client.rest.ready else "http",
             "calls": len(self.router.workers),
             "profile": self.settings.profile,
+            # A surge: new callers go straight to the fallback route (not degraded: every caller reaches a human).
+            **self.surge.status(),
             # Redis only feeds the live views: its outage is reported, it does not make the service degraded.
             "redis": live["redis"],
             "live_events_dropped": live["dropped"],
@@ -207,6 +213,7 @@ class CallService:
         if self.leftovers.tickets:
             tasks.append(asyncio.create_task(self._follow_leftovers(stop), name="leftover-calls"))
         tasks.append(asyncio.create_task(memory.keep_releasing(stop), name="release-free-memory"))
+        tasks.append(asyncio.create_task(self.surge.run(stop), name="surge-guard"))
         log.info("call service up: ARI %s app %s, health http://%s:%s/healthz", self.settings.ari.base_url,
                  self.settings.ari.app, web.host, web.port)
         await stop.wait()

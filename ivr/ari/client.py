@@ -226,6 +226,13 @@ class AriClient:
     async def asterisk_info(self) -> dict:
         return await self._op("asterisk_info")
 
+    async def ping(self) -> dict:
+        return await self._op("ping")
+
+    async def set_global(self, name: str, value: str) -> None:
+        """Set a dialplan global variable (``GLOBAL(name)``)."""
+        await self._op("set_global", params={"variable": name, "value": value})
+
     async def application(self, app: str) -> dict:
         return await self._op("application", app=app)
 

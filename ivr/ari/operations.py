@@ -45,6 +45,8 @@ OPERATIONS: dict[str, Operation] = {
     # system
     "get_endpoint": Operation("GET", "/endpoints/{tech}/{resource}"),
     "asterisk_info": Operation("GET", "/asterisk/info"),
+    "ping": Operation("GET", "/asterisk/ping"),
+    "set_global": Operation("POST", "/asterisk/variable"),
     "application": Operation("GET", "/applications/{app}"),
     "subscribe": Operation("POST", "/applications/{app}/subscription"),
     "event_filter": Operation("PUT", "/applications/{app}/eventFilter"),

@@ -104,3 +104,12 @@ def test_the_demo_secret_is_accepted_in_the_demo_profile(tmp_path, monkeypatch):
     settings = Settings.load()
     settings.check_secrets()
     assert settings.ari.password.get_secret_value() == "siaga-demo"
+
+
+def test_a_surge_guard_that_would_never_resume_is_refused_naming_both_keys(tmp_path, monkeypatch):
+    path = config(tmp_path, monkeypatch, "[ivr]\nshed_above_ms = 100\nresume_below_ms = 100\n")
+    message = refusal()
+    assert message.startswith(f"{path}: ivr: ")
+    assert "ivr.resume_below_ms (100) must be below ivr.shed_above_ms (100)" in message
+    monkeypatch.setenv("SIAGA_IVR__SHED_ABOVE_MS", "0")  # the guard off: its resume level does not matter
+    assert Settings.load().ivr.shed_above_ms == 0

@@ -128,6 +128,20 @@ def test_both_lines_go_to_stasis_then_fallback(directory, tmp_path):
         assert f"Goto({c.CONTEXT_FALLBACK},{line},1)" in trunk
 
 
+def test_while_the_service_sheds_a_surge_new_callers_go_to_the_fallback_before_stasis(directory, tmp_path):
+    dialplan = rendered(Settings.load(**PRODUCTION), directory, tmp_path)["extensions.conf"]
+    assert f"{c.VAR_SHED}=0" in context(dialplan, "globals").splitlines()  # off until the service says so
+    trunk = context(dialplan, c.CONTEXT_TRUNK)
+    for line in c.LINES:
+        steps = trunk.split(f"exten => {line},1,")[1].split("exten => ")[0].splitlines()
+        apps = [s.split(",", 1)[1] if s.startswith(" same") else s for s in steps if s.strip() and not s.strip().startswith(";")]
+        record = next(i for i, a in enumerate(apps) if a.startswith("MixMonitor("))
+        assert apps[record + 1] == f'GotoIf($["${{GLOBAL({c.VAR_SHED})}}" = "1"]?shed)'  # recorded either way
+        assert apps[record + 2] == f"Stasis({Settings.load(**PRODUCTION).ari.app},{line})"
+        assert apps[-2:] == [f"Set(__{c.VAR_FALLBACK_REASON}={c.SHED_REASON})", f"Goto({c.CONTEXT_FALLBACK},{line},1)"]
+        assert any(s.startswith(" same => n(shed),") for s in steps)
+
+
 def test_demo_responders_answer_for_every_unit_and_the_group(directory, tmp_path):
     dialplan = rendered(Settings.load(profile="demo"), directory, tmp_path)["extensions.conf"]
     responders = context(dialplan, c.CONTEXT_DEMO_RESPONDER)

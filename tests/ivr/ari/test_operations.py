@@ -46,6 +46,8 @@ SAMPLE_CALLS = {
     "delete_stored_recording": lambda c: c.delete_stored_recording("case-42"),
     "get_endpoint": lambda c: c.get_endpoint("PJSIP", "operator-1"),
     "asterisk_info": lambda c: c.asterisk_info(),
+    "ping": lambda c: c.ping(),
+    "set_global": lambda c: c.set_global("SIAGA_SHED", "1"),
     "application": lambda c: c.application("siaga"),
     "subscribe": lambda c: c.subscribe("siaga", "channel:ch-1"),
     "event_filter": lambda c: c.event_filter("siaga", ["StasisStart"]),

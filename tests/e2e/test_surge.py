@@ -1,0 +1,64 @@
+"""The surge guard end to end: while the service sheds, new callers go to the humans before Stasis().
+
+A real surge is the bench's business (bench/, docs/PERFORMANCE.md); here the guard's limit is set
+so low that every ping counts as slow, to see what a shed caller gets and what its case says.
+"""
+from __future__ import annotations
+
+import signal
+import time
+from contextlib import contextmanager
+
+import pytest
+
+from tests.e2e.system import new_caller, wav_seconds
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asterisk]
+
+
+@contextmanager
+def service_with(system, **env: str):
+    """The call service restarted with some settings changed; the usual one again afterwards."""
+    saved = dict(system.env)
+    system.stop_service()
+    system.env.update(env)
+    try:
+        system.start_service()
+        yield
+    finally:
+        system.stop_service(signal.SIGKILL)  # as a crash would leave it: the flag must not outlive the run
+        system.env.clear()
+        system.env.update(saved)
+        system.start_service()
+
+
+def test_a_caller_arriving_while_the_service_sheds_a_surge_reaches_a_human_and_gets_a_case(system):
+    caller = new_caller()
+    with service_with(system, SIAGA_IVR__SHED_ABOVE_MS="0.001", SIAGA_IVR__RESUME_BELOW_MS="0"):
+        system.until(lambda: system.health().get("shedding") is True, 10, "the service to start shedding")
+        health = system.health()
+        assert health["status"] == "ok" and health["ari_round_trip_ms"] > 0  # shedding is not an outage
+        with system.line("operator-1", answer_after=0.3) as operator:
+            with system.call("112", caller, duration=30) as citizen:
+                operator.wait_for("answered", 10)  # no IVR: straight to the command-center group
+                citizen.wait_for("answered", 5)
+                time.sleep(1.5)  # a few words: the recording has audio
+                citizen.stop()
+            operator.wait_for("disconnected", 10)
+        case = system.case(caller, status={"ended"}, timeout=15)
+    assert (case["line"], case["disposition"], case["answered_by_unit"]) == ("112", "fallback", "operator-1")
+    reasons = [e["detail"].get("reason") for e in case["events"] if e["kind"] == "fallback.dialplan"]
+    assert reasons == ["OVERLOAD"]
+    assert (case["language"], case["category"]) == (None, None)  # it never heard a menu
+    filed = system.until(lambda: system.case(caller, status={"ended"}).get("recording"), 10, "the recording filed")
+    assert wav_seconds(system.settings.recordings_dir / filed) > 1.0
+
+    # The shedding run was killed with the flag up; the next run lowers it: the IVR answers again.
+    assert system.health().get("shedding") is False
+    after = new_caller()
+    with system.line("psc-kuta", answer_after=0.3) as unit:
+        with system.call("112", after, dtmf=["1", "2"], dtmf_after=1.0, duration=20) as citizen:
+            unit.wait_for("answered", 25)
+            citizen.stop()
+    case = system.case(after, status={"ended"})
+    assert (case["disposition"], case["category"], case["district"]) == ("completed", "medical", "kuta")
