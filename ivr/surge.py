@@ -60,8 +60,11 @@ class SurgeGuard:
     """Measures ARI round trips and keeps the dialplan's shed flag in step with them."""
 
     def __init__(self, client, *, shed_above_ms: float, resume_below_ms: float, every: float = 0.25,
-                 timeout: float = 5.0) -> None:
+                 timeout: float = 5.0, reassert_seconds: float = 2.0) -> None:
         self.client, self.every, self.timeout = client, every, timeout
+        # While shedding the flag is sent again now and then: a dialplan reload puts [globals] back to 0.
+        self.reassert_seconds = reassert_seconds
+        self.told_at = 0.0
         self.enabled = shed_above_ms > 0
         self.pressure = Pressure(shed_above_ms, resume_below_ms) if self.enabled else None
         self.flag: bool | None = None  # what Asterisk was last told (None: not since the last connect)
@@ -101,7 +104,7 @@ class SurgeGuard:
             return
         now = time.monotonic()
         shed = self.pressure.add(now, (now - started) * 1000)
-        if shed != self.flag:
+        if shed != self.flag or (shed and now - self.told_at >= self.reassert_seconds):
             await self._tell(shed)
 
     async def _tell(self, shed: bool) -> None:
@@ -110,7 +113,7 @@ class SurgeGuard:
         except Exception as exc:  # tried again on the next probe
             log.error("could not %s shedding new callers: %s", "start" if shed else "stop", exc)
             return
-        was, self.flag = self.flag, shed
+        was, self.flag, self.told_at = self.flag, shed, time.monotonic()
         median = self.pressure.median() if self.pressure else None
         if shed and not was:
             self.shed_since = time.monotonic()

@@ -71,7 +71,22 @@ async def test_the_guard_raises_the_dialplan_flag_in_a_surge_and_lowers_it_after
         await guard.probe()
     assert not guard.shedding and ari.globals[-1] == (k.VAR_SHED, "0")
     assert ari.globals.count((k.VAR_SHED, "1")) == 1  # told once per change, not on every probe
+    assert caplog.text.count("new callers go to the fallback route") == 1
     assert "new callers get the IVR again" in caplog.text
+
+
+async def test_while_shedding_the_flag_is_sent_again_now_and_then_in_case_a_dialplan_reload_reset_it(caplog):
+    ari = FakeAri()
+    guard = SurgeGuard(ari, shed_above_ms=40, resume_below_ms=10, reassert_seconds=0.1)
+    await guard.connected()
+    ari.delay = 0.06
+    for _ in range(4):
+        await guard.probe()
+    assert ari.globals == [(k.VAR_SHED, "0"), (k.VAR_SHED, "1")]
+    await asyncio.sleep(0.1)
+    await guard.probe()
+    assert ari.globals == [(k.VAR_SHED, "0")] + [(k.VAR_SHED, "1")] * 2
+    assert caplog.text.count("new callers go to the fallback route") == 1  # one line per surge, not per send
 
 
 async def test_a_flag_asterisk_did_not_take_is_sent_again_on_the_next_probe():
