@@ -69,6 +69,7 @@ class SurgeGuard:
         self.pressure = Pressure(shed_above_ms, resume_below_ms) if self.enabled else None
         self.flag: bool | None = None  # what Asterisk was last told (None: not since the last connect)
         self.shed_since: float | None = None
+        self._telling = asyncio.Lock()  # probes overlap: one decision is sent at a time
 
     @property
     def shedding(self) -> bool:
@@ -87,12 +88,23 @@ class SurgeGuard:
         await self._tell(False)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """A ping every ``every`` seconds, without waiting for the last one to come back.
+
+        One after the other, pings of a second or more (a bad surge) would leave too few samples
+        in the window to decide anything: the guard would go blind just when it is needed.
+        """
+        in_flight: set[asyncio.Task] = set()
         while self.enabled and not stop.is_set():
-            await self.probe()
+            if len(in_flight) < self.timeout / self.every + 1:
+                task = asyncio.create_task(self.probe())
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
             try:
                 await asyncio.wait_for(stop.wait(), self.every)
             except asyncio.TimeoutError:
                 pass
+        for task in list(in_flight):
+            task.cancel()
 
     async def probe(self) -> None:
         started = time.monotonic()
@@ -103,9 +115,11 @@ class SurgeGuard:
         except Exception:  # not connected: the next connect resets the flag
             return
         now = time.monotonic()
-        shed = self.pressure.add(now, (now - started) * 1000)
-        if shed != self.flag or (shed and now - self.told_at >= self.reassert_seconds):
-            await self._tell(shed)
+        self.pressure.add(now, (now - started) * 1000)
+        async with self._telling:
+            shed = self.pressure.shedding  # the latest decision: another probe may have come back meanwhile
+            if shed != self.flag or (shed and time.monotonic() - self.told_at >= self.reassert_seconds):
+                await self._tell(shed)
 
     async def _tell(self, shed: bool) -> None:
         try:

@@ -117,6 +117,28 @@ async def test_a_ping_that_does_not_come_back_counts_as_the_timeout():
     assert 50 <= guard.pressure.median() < 500
 
 
+async def test_pings_of_a_second_do_not_blind_the_guard():
+    """One ping after the other, 0.8 s pings would leave too few samples in 2 s to decide anything."""
+    ari = FakeAri()
+    ari.delay = 0.8
+    guard = SurgeGuard(ari, shed_above_ms=300, resume_below_ms=10, every=0.1)
+    stop = asyncio.Event()
+    running = asyncio.create_task(guard.run(stop))
+    await asyncio.sleep(1.5)
+    stop.set()
+    await running
+    assert guard.shedding and ari.globals == [(k.VAR_SHED, "0"), (k.VAR_SHED, "1")]
+    assert len(guard.pressure.samples) >= 4
+
+
+async def test_overlapping_probes_send_one_decision():
+    ari = FakeAri()
+    guard = SurgeGuard(ari, shed_above_ms=40, resume_below_ms=10)
+    ari.delay = 0.06
+    await asyncio.gather(*(guard.probe() for _ in range(8)))
+    assert ari.globals == [(k.VAR_SHED, "0"), (k.VAR_SHED, "1")]  # before 4 samples: "not shedding", once
+
+
 async def test_a_guard_turned_off_never_pings():
     ari = FakeAri()
     guard = SurgeGuard(ari, shed_above_ms=0, resume_below_ms=0)
