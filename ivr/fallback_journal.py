@@ -100,8 +100,12 @@ class FallbackJournal:
             if ticket is None:
                 ticket = await self.store.open(line=line, caller_number=caller, channel_id=channel, received_at=at)
                 log.info("%s case written from the fallback journal (service was not handling the call)", ticket)
-            await self.store.write(self.store.update_op(ticket, status="fallback", disposition="fallback"),
-                                   self.store.event_op(ticket, "fallback.dialplan", {"reason": reason}, at=at))
+            ops = [self.store.event_op(ticket, "fallback.dialplan", {"reason": reason}, at=at)]
+            if "ended" not in (self.store.book.entry(ticket) or {}):
+                # Not for a case already closed (its flow saw the caller go before this line was read):
+                # "fallback" again would leave it open for good if the end line never came.
+                ops.insert(0, self.store.update_op(ticket, status="fallback", disposition="fallback"))
+            await self.store.write(*ops)
         elif kind == "end" and ticket is not None:
             status, peer, talked = f[3], f[4], int(f[5] or 0)
             fields = {"status": "ended", "disposition": "fallback", "ended_at": at}

@@ -30,6 +30,7 @@ OPERATOR_PREFIX = "operator-"  # operator-1 .. operator-N, the command-center ca
 VAR_LINE = "SIAGA_LINE"  # "112" or "14084"
 VAR_FALLBACK_REASON = "SIAGA_FALLBACK_REASON"  # STASISSTATUS when the dialplan fallback ran
 VAR_FALLBACK_ROUND = "SIAGA_FALLBACK_ROUND"  # how many times the fallback loop went round
+VAR_JOURNALED = "SIAGA_JOURNALED"  # "1" once the fallback route wrote the call's journal start line (not inherited)
 # Dialplan global: "1" while the call service sheds new callers to the fallback route (ivr/surge.py).
 VAR_SHED = "SIAGA_SHED"
 SHED_REASON = "OVERLOAD"  # the fallback reason of a caller shed that way

@@ -5,6 +5,7 @@ import asyncio
 import time
 
 from app.cases import service
+from app.clock import utcnow
 from ivr.fallback_journal import FallbackJournal
 from tests.ivr.calls.conftest import migrated, sessions, store  # noqa: F401  (fixtures)
 
@@ -76,3 +77,23 @@ async def test_a_recording_that_cannot_be_taken_does_not_stop_the_others(store, 
     filed = sorted(p.name for p in (tmp_path / "recordings").iterdir())
     assert len(filed) == 2
     assert int((tmp_path / "fallback.offset").read_text()) == path.stat().st_size
+
+
+async def test_a_late_start_line_does_not_reopen_a_case_its_flow_already_closed(store, sessions, tmp_path):  # noqa: F811
+    """The watchdog moved a caller its stalled flow still held; the flow closed the case when the caller had
+    gone, before the journal's start line was read. Without an end line, "fallback" again would never end."""
+    ticket = await store.open(line="112", caller_number="0812", channel_id="1700000000.7", received_at=utcnow())
+    await store.write(store.update_op(ticket, status="ended", disposition="abandoned-in-ivr", ended_at=utcnow()))
+    path = tmp_path / "fallback-journal.log"
+    path.write_text(f"{PREFIX}SIAGA-JOURNAL|{int(time.time())}|start|1700000000.7|112|0812|WATCHDOG\n")
+    journal = FallbackJournal(path, tmp_path / "fallback.offset", store)
+    assert await journal.import_new() == 1
+    case, events = read(store, sessions, ticket)
+    assert (case.status, case.disposition) == ("ended", "abandoned-in-ivr")
+    assert events["fallback.dialplan"] == {"reason": "WATCHDOG"}  # what happened is still told
+    # When the end line comes after all, it tells how the fallback part ended.
+    with open(path, "a") as fh:
+        fh.write(f"{PREFIX}SIAGA-JOURNAL|{int(time.time())}|end|1700000000.7|ANSWER|PJSIP/operator-2-00000001|4\n")
+    assert await journal.import_new() == 1
+    case, _ = read(store, sessions, ticket)
+    assert (case.status, case.disposition, case.answered_by_unit) == ("ended", "fallback", "operator-2")

@@ -128,6 +128,20 @@ def test_both_lines_go_to_stasis_then_fallback(directory, tmp_path):
         assert f"Goto({c.CONTEXT_FALLBACK},{line},1)" in trunk
 
 
+def test_every_fallback_call_that_ends_has_a_journal_start_line_before_its_end_line(directory, tmp_path):
+    dialplan = rendered(Settings.load(**PRODUCTION), directory, tmp_path)["extensions.conf"]
+    route = context(dialplan, c.CONTEXT_FALLBACK).split("exten => 14084")[0]
+    push = route.index(f"Set(CHANNEL(hangup_handler_push)={c.CONTEXT_FALLBACK_END},s,1)")
+    start = route.index("|start|${UNIQUEID}|112|")
+    marked = route.index(f"Set({c.VAR_JOURNALED}=1)")
+    assert push < start < marked  # a hang-up after the start line still gets its end line
+    handler = [line.strip() for line in context(dialplan, c.CONTEXT_FALLBACK_END).splitlines()
+               if line.strip() and not line.startswith(";")]
+    assert handler[0] == f'exten => s,1,GotoIf($["${{{c.VAR_JOURNALED}}}" = "1"]?end)'
+    assert f"|start|${{UNIQUEID}}|${{{c.VAR_LINE}}}|" in handler[1]  # one who hung up before it: written here
+    assert handler[2].startswith("same => n(end),Log(NOTICE,SIAGA-JOURNAL|${EPOCH}|end|")
+
+
 def test_while_the_service_sheds_a_surge_new_callers_go_to_the_fallback_before_stasis(directory, tmp_path):
     dialplan = rendered(Settings.load(**PRODUCTION), directory, tmp_path)["extensions.conf"]
     assert f"{c.VAR_SHED}=0" in context(dialplan, "globals").splitlines()  # off until the service says so
