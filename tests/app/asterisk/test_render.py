@@ -131,10 +131,10 @@ def test_both_lines_go_to_stasis_then_fallback(directory, tmp_path):
 def test_every_fallback_call_that_ends_has_a_journal_start_line_before_its_end_line(directory, tmp_path):
     dialplan = rendered(Settings.load(**PRODUCTION), directory, tmp_path)["extensions.conf"]
     route = context(dialplan, c.CONTEXT_FALLBACK).split("exten => 14084")[0]
-    push = route.index(f"Set(CHANNEL(hangup_handler_push)={c.CONTEXT_FALLBACK_END},s,1)")
+    push = route.index(f"exten => 112,1,Set(CHANNEL(hangup_handler_push)={c.CONTEXT_FALLBACK_END},s,1)")
     start = route.index("|start|${UNIQUEID}|112|")
     marked = route.index(f"Set({c.VAR_JOURNALED}=1)")
-    assert push < start < marked  # a hang-up after the start line still gets its end line
+    assert push < start < marked  # the route's first step: a hang-up anywhere in it gets its end line
     handler = [line.strip() for line in context(dialplan, c.CONTEXT_FALLBACK_END).splitlines()
                if line.strip() and not line.startswith(";")]
     assert handler[0] == f'exten => s,1,GotoIf($["${{{c.VAR_JOURNALED}}}" = "1"]?end)'
