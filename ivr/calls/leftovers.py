@@ -12,8 +12,10 @@ flow of ours follows, is closed here: ``completed`` when it was talking to an
 agency (its answered attempt gets its end too), otherwise abandoned (in the IVR,
 or while agency lines rang). The recording the dialplan made from the arrival
 is filed; its length tells when the call ended (else: when it was noticed,
-which the case's event says). A ticket in the fallback route is left to the
-dialplan's journal, which knows its end.
+which the case's event says). A ticket in the fallback route (the dialplan's
+journal has its start line) is left to that journal, which knows its end; one
+the flow meant to hand over but never could (ARI unreachable under overload)
+never reaches that journal, and is closed here like the others.
 """
 from __future__ import annotations
 
@@ -52,8 +54,8 @@ class Leftovers:
         closed = 0
         for ticket in list(self.tickets):
             entry = self.store.book.entry(ticket)
-            if entry is None or "ended" in entry or entry.get("fallback") or not entry.get("channel"):
-                self.tickets.remove(ticket)  # closed meanwhile, or the dialplan's journal will tell its end
+            if entry is None or "ended" in entry or entry.get("dialplan") or not entry.get("channel"):
+                self.tickets.remove(ticket)  # closed meanwhile, or in the fallback route: its journal tells the end
                 continue
             if entry["channel"] in alive:
                 continue  # still going on: adopted, or not yet over

@@ -74,7 +74,9 @@ class TicketBook:
             elif kind == "attempt.update" and args.get("outcome") == "answered" and ticket in self.tickets:
                 self.tickets[ticket]["answered"] = args["seq"]  # the conversation's attempt, for a restart
             elif kind == "update" and args.get("status") == "fallback" and ticket in self.tickets:
-                self.tickets[ticket]["fallback"] = True  # the dialplan's journal tells its end
+                self.tickets[ticket]["fallback"] = True
+            elif kind == "event" and args.get("kind") == "fallback.dialplan" and ticket in self.tickets:
+                self.tickets[ticket]["dialplan"] = True  # in the fallback route: the dialplan's journal tells its end
             elif kind == "update" and args.get("status") == "ended" and ticket in self.tickets:
                 self.tickets[ticket]["ended"] = args.get("ended_at") or op["at"]
 
@@ -83,7 +85,7 @@ class TicketBook:
             return self.by_channel.get(channel_id)
 
     def entry(self, ticket: str) -> dict | None:
-        """A copy of what the book knows of a recent ticket: channel, at, attempts, answered, fallback, ended."""
+        """A copy of what the book knows of a recent ticket: channel, at, attempts, answered, fallback, dialplan, ended."""
         with self._lock:
             entry = self.tickets.get(ticket)
             return dict(entry) if entry is not None else None

@@ -44,13 +44,13 @@ class FakeAri:
 
     async def ping(self) -> dict:
         if self.down:
-            raise AriUnavailable("not connected")
+            raise AriUnavailable(0, "GET", "/asterisk/ping", "not connected")
         await asyncio.sleep(self.delay)
         return {"ping": "pong"}
 
     async def set_global(self, name: str, value: str) -> None:
         if self.refuse_globals:
-            raise AriUnavailable("not connected")
+            raise AriUnavailable(0, "GET", "/asterisk/ping", "not connected")
         self.globals.append((name, value))
 
 

@@ -110,13 +110,32 @@ async def test_ended_calls_and_calls_in_the_fallback_route_are_not_leftovers(new
     await ended.send(ev.CallerHungUp())
     fallback = await new_call("112").start()
     await fallback.send(ev.ServiceStopping())  # handed to the dialplan: its journal tells the end
-    assert fallback.flow.states.state.name == "FALLBACK"
+    assert fallback.flow.states.state.name == "FALLBACK" and fallback.flow.in_dialplan
     spool = Spool()
     store, leftovers = restart(spool)
     assert leftovers.tickets == [fallback.flow.ticket]
+    # What the fallback-journal import (run before the leftovers) writes for its start line.
+    await store.event(fallback.flow.ticket, "fallback.dialplan", {"reason": "app"})
     assert await leftovers.close_gone(alive=set()) == 0
     assert leftovers.tickets == [] and spool.asked == []
     assert case_of(fallback, store).status == "fallback"
+
+
+async def test_a_call_that_could_not_be_handed_to_the_fallback_route_is_closed_once_gone(new_call, restart):
+    """Under overload ARI stopped answering: the flow wrote "fallback" but the caller never reached the
+    dialplan, so no journal line will ever tell its end (a 60 calls/s bench left 435 such cases open)."""
+    call = new_call("112")
+    call.port.fail["to_fallback"] = ConnectionError("ARI not reachable (timed out)")
+    await call.start()
+    await call.send(ev.ServiceStopping())
+    assert call.flow.states.state.name == "FALLBACK" and not call.flow.in_dialplan
+    store, leftovers = restart(Spool(**{CALLER: recording(9.0)}))
+    assert leftovers.tickets == [call.flow.ticket]
+    assert await leftovers.close_gone(alive={CALLER}) == 0  # still there: the resync's safe path takes it
+    assert await leftovers.close_gone(alive=set()) == 1
+    case = case_of(call, store)
+    assert (case.status, case.disposition) == ("ended", "abandoned-in-ivr")
+    assert call.events("ended.while.down")[0].detail == {"disposition": "abandoned-in-ivr", "end_from": "recording"}
 
 
 def test_the_length_of_a_recording():

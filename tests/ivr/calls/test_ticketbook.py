@@ -47,3 +47,17 @@ def test_the_ended_mark_survives_a_restart_through_state_json():
     assert again.channel("c1") == "112-261127-00001"
     again.snapshot(now=T0 + KEEP_ENDED + timedelta(seconds=1))
     assert again.channel("c1") is None
+
+
+def test_a_call_in_the_fallback_route_is_marked_once_the_dialplans_journal_has_its_start_line():
+    book = TicketBook()
+    _open(book, "112-261127-00003", "c3", T0)
+    book.note({"op": "update", "ticket": "112-261127-00003", "at": T0.isoformat(), "args": {"status": "fallback"}})
+    assert book.entry("112-261127-00003").get("dialplan") is None  # the flow meant to hand it over
+    book.note({"op": "event", "ticket": "112-261127-00003", "at": T0.isoformat(),
+               "args": {"kind": "fallback.dialplan", "detail": {"reason": "app"}, "at": T0.isoformat()}})
+    entry = book.entry("112-261127-00003")
+    assert entry["fallback"] is True and entry["dialplan"] is True
+    restored = TicketBook()
+    restored.restore(book.snapshot(now=T0))
+    assert restored.entry("112-261127-00003")["dialplan"] is True  # survives a restart
