@@ -84,8 +84,9 @@ class SurgeGuard:
         if self.pressure:
             self.pressure.samples.clear()
             self.pressure.shedding = False
-        self.flag = None
-        await self._tell(False)
+        async with self._telling:
+            self.flag = None
+            await self._tell(False)
 
     async def run(self, stop: asyncio.Event) -> None:
         """A ping every ``every`` seconds, without waiting for the last one to come back.
