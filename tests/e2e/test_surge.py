@@ -32,10 +32,20 @@ def service_with(system, **env: str):
         system.start_service()
 
 
+def shed_flag(system) -> str:
+    """SIAGA_SHED as Asterisk's dialplan has it."""
+    for line in system.asterisk.cli("dialplan show globals").splitlines():
+        name, _, value = line.strip().partition("=")
+        if name == "SIAGA_SHED":
+            return value
+    raise AssertionError("SIAGA_SHED is not a dialplan global")
+
+
 def test_a_caller_arriving_while_the_service_sheds_a_surge_reaches_a_human_and_gets_a_case(system):
     caller = new_caller()
     with service_with(system, SIAGA_IVR__SHED_ABOVE_MS="0.001", SIAGA_IVR__RESUME_BELOW_MS="0"):
         system.until(lambda: system.health().get("shedding") is True, 10, "the service to start shedding")
+        assert shed_flag(system) == "1"  # what the dialplan reads
         health = system.health()
         assert health["status"] == "ok" and health["ari_round_trip_ms"] > 0  # shedding is not an outage
         with system.line("operator-1", answer_after=0.3) as operator:
@@ -54,6 +64,7 @@ def test_a_caller_arriving_while_the_service_sheds_a_surge_reaches_a_human_and_g
     assert wav_seconds(system.settings.recordings_dir / filed) > 1.0
 
     # The shedding run was killed with the flag up; the next run lowers it: the IVR answers again.
+    system.until(lambda: shed_flag(system) == "0", 10, "the restarted service to lower the flag")
     assert system.health().get("shedding") is False
     after = new_caller()
     with system.line("psc-kuta", answer_after=0.3) as unit:
