@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 from ivr.calls.recordings import file_recording
+from ivr.pause import stopped_within
 
 log = logging.getLogger("siaga.journal")
 
@@ -133,10 +134,7 @@ class FallbackJournal:
     async def follow(self, stop: asyncio.Event, every: float = 2.0) -> None:
         while not stop.is_set():
             await self.import_new()
-            try:
-                await asyncio.wait_for(stop.wait(), every)
-            except asyncio.TimeoutError:
-                pass
+            await stopped_within(stop, every)
 
 
 def _endpoint(peer: str) -> str:

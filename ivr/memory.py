@@ -18,6 +18,8 @@ import ctypes
 import logging
 import time
 
+from ivr.pause import stopped_within
+
 log = logging.getLogger("siaga.memory")
 
 TRIM_EVERY = 60.0  # seconds
@@ -47,12 +49,7 @@ async def keep_releasing(stop: asyncio.Event, every: float = TRIM_EVERY) -> None
     if _trim is None:
         log.info("the C library has no malloc_trim: free memory is left to it")
         return
-    while True:
-        try:
-            await asyncio.wait_for(stop.wait(), every)
-            return
-        except asyncio.TimeoutError:
-            pass
+    while not await stopped_within(stop, every):
         started = time.perf_counter()
         released = release_free_memory()
         log.debug("malloc_trim: %s in %.1f ms", "released memory" if released else "nothing to release",

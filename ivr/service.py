@@ -36,6 +36,7 @@ from ivr.calls.flow import CallFlow
 from ivr.calls.leftovers import Leftovers
 from ivr.engine.menus import load_menus, validate
 from ivr.health import health_app
+from ivr.pause import stopped_within
 from ivr.surge import SurgeGuard
 
 log = logging.getLogger("siaga.service")
@@ -104,12 +105,7 @@ class CallService:
 
     async def _follow_leftovers(self, stop: asyncio.Event, every: float = 30.0) -> None:
         """Calls of the previous run still going on at the last connect (not ours): look again until all ended."""
-        while self.leftovers.tickets:
-            try:
-                await asyncio.wait_for(stop.wait(), every)
-                return
-            except asyncio.TimeoutError:
-                pass
+        while self.leftovers.tickets and not await stopped_within(stop, every):
             try:
                 channels = await self.client.list_channels()
             except Exception as exc:  # not connected now: the next connect looks

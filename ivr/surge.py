@@ -23,6 +23,7 @@ import time
 from collections import deque
 
 from app.asterisk import constants as k
+from ivr.pause import stopped_within
 
 log = logging.getLogger("siaga.surge")
 
@@ -100,10 +101,7 @@ class SurgeGuard:
                 task = asyncio.create_task(self.probe())
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
-            try:
-                await asyncio.wait_for(stop.wait(), self.every)
-            except asyncio.TimeoutError:
-                pass
+            await stopped_within(stop, self.every)
         for task in list(in_flight):
             task.cancel()
 

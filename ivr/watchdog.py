@@ -20,6 +20,7 @@ from app.asterisk import constants as k
 from ivr.ari import errors
 from ivr.ari.client import AriClient
 from ivr.ari_adapter import ids
+from ivr.pause import stopped_within
 
 log = logging.getLogger("siaga.watchdog")
 
@@ -57,10 +58,7 @@ class Watchdog:
                     log.warning("call service not healthy; waiting %.1f s before taking over callers", self.grace)
                 if now - down_since >= self.grace:
                     await self.rescue()
-            try:
-                await asyncio.wait_for(stop.wait(), self.poll)
-            except asyncio.TimeoutError:
-                pass
+            await stopped_within(stop, self.poll)
         await self._http.aclose()
 
     async def rescue(self) -> int:
