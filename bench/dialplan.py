@@ -58,8 +58,8 @@ exten => _[a-z].,1,Ringing()
 
 
 def bench_dialplan(ring_seconds: float = 0.3) -> str:
-    return TEMPLATE.format(exten=BASELINE_EXTEN, exten_rec=BASELINE_REC_EXTEN, baseline=CONTEXT_BASELINE, agency=CONTEXT_AGENCY,
-                           unit=BASELINE_UNIT, ring=ring_seconds, marker=ANSWERED)
+    return TEMPLATE.format(exten=BASELINE_EXTEN, exten_rec=BASELINE_REC_EXTEN, baseline=CONTEXT_BASELINE,
+                           agency=CONTEXT_AGENCY, unit=BASELINE_UNIT, ring=ring_seconds, marker=ANSWERED)
 
 
 def write_dialplan(etc: Path, ring_seconds: float = 0.3) -> Path:
