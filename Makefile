@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: bootstrap run test
+.PHONY: bootstrap run test lint lock
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -12,6 +12,16 @@ bootstrap:
 run: bootstrap
 	$(VENV)/bin/siaga run --profile demo
 
-# pytest's own exit code decides: 5 ("no tests collected") fails too.
-test: bootstrap
+# Lint and format check first (seconds), then pytest; pytest's own exit code decides:
+# 5 ("no tests collected") fails too.
+test: bootstrap lint
 	$(VENV)/bin/pytest -q --durations=15 $(PYTEST_ARGS)
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Pins every dependency (with hashes) from pyproject.toml; bootstrap installs from the lock.
+lock:
+	$(VENV)/bin/uv pip compile pyproject.toml --extra sip --extra test --python-version 3.11 \
+		--generate-hashes -o requirements.lock

@@ -1,4 +1,5 @@
 """Log format for the services: time, level, component, message (the ticket leads call lines)."""
+
 from __future__ import annotations
 
 import logging

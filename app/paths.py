@@ -1,4 +1,5 @@
 """Where things live in a checkout. Everything is relative to the project root."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ named by ``SIAGA_CONFIG``. Secrets have no defaults outside the ``demo``
 profile: ``Settings.load()`` refuses to start instead of running with a
 password everybody knows.
 """
+
 from __future__ import annotations
 
 import os
@@ -90,10 +91,12 @@ class IvrSettings(BaseModel):
     resume_below_ms: float = Field(40.0, ge=0)
 
     @model_validator(mode="after")
-    def _resume_below_shed(self) -> "IvrSettings":
+    def _resume_below_shed(self) -> IvrSettings:
         if self.shed_above_ms and self.resume_below_ms >= self.shed_above_ms:
-            raise ValueError(f"ivr.resume_below_ms ({self.resume_below_ms:g}) must be below "
-                             f"ivr.shed_above_ms ({self.shed_above_ms:g})")
+            raise ValueError(
+                f"ivr.resume_below_ms ({self.resume_below_ms:g}) must be below "
+                f"ivr.shed_above_ms ({self.shed_above_ms:g})"
+            )
         return self
 
 
@@ -118,7 +121,7 @@ class Settings(BaseSettings):
         return self.profile == "demo"
 
     @model_validator(mode="after")
-    def _demo_secrets(self) -> "Settings":
+    def _demo_secrets(self) -> Settings:
         # The demo profile is the only place a well-known password is allowed.
         if self.demo:
             if self.ari.password is None:
@@ -142,7 +145,9 @@ class Settings(BaseSettings):
                 raise SettingsError(f"{key}: a well-known password is refused outside the demo profile")
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
         sources = [init_settings, _ConventionalEnv(settings_cls), env_settings]
         config = os.environ.get("SIAGA_CONFIG")
         if config:
@@ -150,7 +155,7 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     @classmethod
-    def load(cls, **overrides) -> "Settings":
+    def load(cls, **overrides) -> Settings:
         """Settings from overrides, then the environment, then the ``SIAGA_CONFIG`` file.
 
         Any bad value raises ``SettingsError`` naming its source (file or

@@ -7,6 +7,7 @@ value, strongest first (command-line option, ``DATABASE_URL``/``REDIS_URL``,
 ``siaga.toml: ari.port: Input should be a valid integer (got 'abc')`` or
 ``environment SIAGA_SIP__PORT: ...``. Secret values are never echoed.
 """
+
 from __future__ import annotations
 
 import os
@@ -113,4 +114,4 @@ def _toml_problem(message: str) -> str:
     at = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
     if at is None:
         return f"TOML syntax error: {message}"
-    return f"line {at.group(1)}: TOML syntax error: {message[:at.start()]} (column {at.group(2)})"
+    return f"line {at.group(1)}: TOML syntax error: {message[: at.start()]} (column {at.group(2)})"

@@ -1,4 +1,5 @@
 """The bench's commands. Each starts its own Asterisk ("bench") and call service and stops them after."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,15 +12,26 @@ from bench.session import latency_table, measure_latency, profile_tables, sessio
 from bench.soak import soak as run_soak
 from bench.steps import PATHS, ramp, sustained
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=(
-    "Siaga's load benchmark. SIPp callers dial 112 (our call service) or 9112 (the same menu in plain "
-    "dialplan, the baseline; 9113: the baseline recording each call, as ours does) on a bench-only "
-    "Asterisk instance, press 9,1,2 (RFC 4733) and talk to an agency line (a Local channel) for a few "
-    "seconds. Results go to var/bench/<time>/ (results.md, results.json, SIPp files, service log)."))
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help=(
+        "Siaga's load benchmark. SIPp callers dial 112 (our call service) or 9112 (the same menu in plain "
+        "dialplan, the baseline; 9113: the baseline recording each call, as ours does) on a bench-only "
+        "Asterisk instance, press 9,1,2 (RFC 4733) and talk to an agency line (a Local channel) for a few "
+        "seconds. Results go to var/bench/<time>/ (results.md, results.json, SIPp files, service log)."
+    ),
+)
 
-DB = typer.Option("sqlite", "--db", help="Case database: sqlite (a file in the run folder) or postgres "
-                  "(database siaga_bench at 127.0.0.1:5432, recreated).")
-HOLD = typer.Option(7.0, "--hold", help="Seconds a caller stays on after the answer (digits take ~2.8 s; the rest is talk).")
+DB = typer.Option(
+    "sqlite",
+    "--db",
+    help="Case database: sqlite (a file in the run folder) or postgres "
+    "(database siaga_bench at 127.0.0.1:5432, recreated).",
+)
+HOLD = typer.Option(
+    7.0, "--hold", help="Seconds a caller stays on after the answer (digits take ~2.8 s; the rest is talk)."
+)
 RING = typer.Option(0.3, "--ring", help="Seconds an agency line rings before it answers.")
 MAX_INVITE = typer.Option(100.0, "--max-invite-ms", help="A step fails when INVITE->200 p99 passes this.")
 OUT = typer.Option(None, "--out", help="Run folder (default var/bench/<time>).")
@@ -32,16 +44,19 @@ def _rates(text: str) -> list[float]:
     return [float(r) for r in text.split(",") if r.strip()]
 
 
-PATHS_HELP = ("Which paths, comma-separated: siaga (ours), baseline (plain dialplan), baseline-rec (the baseline "
-              "recording each call from its arrival with MixMonitor, as the dialplan does for ours).")
+PATHS_HELP = (
+    "Which paths, comma-separated: siaga (ours), baseline (plain dialplan), baseline-rec (the baseline "
+    "recording each call from its arrival with MixMonitor, as the dialplan does for ours)."
+)
 
 
 def _paths(text: str) -> tuple[str, ...]:
     chosen = tuple(p.strip() for p in text.split(",") if p.strip())
     unknown = [p for p in chosen if p not in PATHS]
     if unknown or not chosen:
-        raise typer.BadParameter(f"unknown path {', '.join(unknown) or '(none given)'}; "
-                                 f"choose from {', '.join(PATHS)}", param_hint="--paths")
+        raise typer.BadParameter(
+            f"unknown path {', '.join(unknown) or '(none given)'}; choose from {', '.join(PATHS)}", param_hint="--paths"
+        )
     return chosen
 
 
@@ -52,7 +67,11 @@ def run(
     max_calls: int = typer.Option(5000, help="Upper bound on the calls of one step."),
     latency_seconds: float = typer.Option(30.0, help="Seconds of arrivals for the latency run."),
     soak_minutes: float = typer.Option(0.0, help="Then soak at half our sustained rate this long (0: no soak)."),
-    db: str = DB, hold: float = HOLD, ring: float = RING, max_invite_ms: float = MAX_INVITE, out: Path = OUT,
+    db: str = DB,
+    hold: float = HOLD,
+    ring: float = RING,
+    max_invite_ms: float = MAX_INVITE,
+    out: Path = OUT,
 ) -> None:
     """Ramp both paths to their sustained rates, compare, then measure latencies (and optionally soak)."""
     with session(db=db, hold_s=hold, ring_s=ring, max_invite_ms=max_invite_ms, out=out) as (runner, report):
@@ -84,8 +103,11 @@ def run(
         st = step_table(f"The latency run's steps (observer connected) at {rate:g} calls/s", latency_steps)
         for t in (st, lt):
             t.show()
-        report.add("latency", {"rate": rate, "why": why, "steps": latency_steps, "ms": results},
-                   st.markdown() + "\n" + lt.markdown())
+        report.add(
+            "latency",
+            {"rate": rate, "why": why, "steps": latency_steps, "ms": results},
+            st.markdown() + "\n" + lt.markdown(),
+        )
         if soak_minutes > 0 and ours:
             _soak(runner, report, ours / 2, soak_minutes)
         say(f"results: {runner.folder / 'results.md'}")
@@ -97,14 +119,23 @@ def ramp_only(
     paths: str = typer.Option("siaga,baseline", help=PATHS_HELP),
     step_seconds: float = typer.Option(30.0, help="Seconds of arrivals per step (calls = rate x this)."),
     max_calls: int = typer.Option(5000, help="Upper bound on the calls of one step."),
-    db: str = DB, hold: float = HOLD, ring: float = RING, max_invite_ms: float = MAX_INVITE, out: Path = OUT,
-    setting: list[str] = typer.Option([], help="A call-service setting for an A/B, as its environment variable: "
-                                               "SIAGA_ARI__REST_OVER_WEBSOCKET=false (repeatable)."),
+    db: str = DB,
+    hold: float = HOLD,
+    ring: float = RING,
+    max_invite_ms: float = MAX_INVITE,
+    out: Path = OUT,
+    setting: list[str] = typer.Option(
+        [],
+        help="A call-service setting for an A/B, as its environment variable: "
+        "SIAGA_ARI__REST_OVER_WEBSOCKET=false (repeatable).",
+    ),
 ) -> None:
     """Only the load steps (e.g. a finer ramp of one path); no latency run."""
     service_env, chosen = dict(_setting(s) for s in setting), _paths(paths)
-    with session(db=db, hold_s=hold, ring_s=ring, max_invite_ms=max_invite_ms, out=out,
-                 service_env=service_env) as (runner, report):
+    with session(db=db, hold_s=hold, ring_s=ring, max_invite_ms=max_invite_ms, out=out, service_env=service_env) as (
+        runner,
+        report,
+    ):
         steps = ramp(runner, _rates(rates), step_seconds, max_calls, paths=chosen)
         table = step_table("Load steps (sustained rate = last step that passed)", [s for p in chosen for s in steps[p]])
         summary = Table2("Sustained rates", ["path", "sustained calls/s"])
@@ -120,8 +151,14 @@ def latency(
     rate: float = typer.Option(..., help="Calls/s during the measurement."),
     seconds: float = typer.Option(30.0, help="Seconds of arrivals."),
     paths: str = typer.Option("siaga,baseline", help=PATHS_HELP),
-    profile: bool = typer.Option(False, help="Sample the call service with py-spy during its step (pip install py-spy)."),
-    db: str = DB, hold: float = HOLD, ring: float = RING, max_invite_ms: float = MAX_INVITE, out: Path = OUT,
+    profile: bool = typer.Option(
+        False, help="Sample the call service with py-spy during its step (pip install py-spy)."
+    ),
+    db: str = DB,
+    hold: float = HOLD,
+    ring: float = RING,
+    max_invite_ms: float = MAX_INVITE,
+    out: Path = OUT,
 ) -> None:
     """Only the latency measurement (passive ARI observer) at one rate."""
     chosen = _paths(paths)
@@ -131,8 +168,10 @@ def latency(
         for path in chosen:
             step, results[path] = measure_latency(runner, path, rate, seconds, raw)
             steps.append(step)
-        st, lt = step_table(f"Steps at {rate:g} calls/s (observer connected)", steps), latency_table(
-            f"Latencies at {rate:g} calls/s, Asterisk event timestamps", results)
+        st, lt = (
+            step_table(f"Steps at {rate:g} calls/s (observer connected)", steps),
+            latency_table(f"Latencies at {rate:g} calls/s, Asterisk event timestamps", results),
+        )
         tables = [st, lt] + (profile_tables(raw) if raw and raw.exists() else [])
         for t in tables:
             t.show()
@@ -143,7 +182,11 @@ def latency(
 def soak(
     rate: float = typer.Option(..., help="Calls/s: half the sustained rate of a `run`."),
     minutes: float = typer.Option(30.0, help="How long (bounded: SIPp places rate x minutes x 60 calls)."),
-    db: str = DB, hold: float = HOLD, ring: float = RING, max_invite_ms: float = MAX_INVITE, out: Path = OUT,
+    db: str = DB,
+    hold: float = HOLD,
+    ring: float = RING,
+    max_invite_ms: float = MAX_INVITE,
+    out: Path = OUT,
 ) -> None:
     """Our service at a steady rate for a long while: memory every ~10 s, then look for leaked channels and bridges."""
     with session(db=db, hold_s=hold, ring_s=ring, max_invite_ms=max_invite_ms, out=out) as (runner, report):
@@ -155,15 +198,35 @@ def _soak(runner, report, rate: float, minutes: float) -> None:
     result = run_soak(runner, rate, minutes)
     rss = [kb for _, kb in result.rss_kb]
     table = Table2(f"Soak: {rate:g} calls/s for {minutes:g} min", ["measure", "value"])
-    table.add("calls placed / failed / reached agency", f"{result.step.placed} / {result.step.sipp_failed} / {result.step.reached}")
-    table.add("cases completed as pressed", f"{result.step.cases.completed}/{result.step.placed}" if result.step.cases else "-")
+    table.add(
+        "calls placed / failed / reached agency",
+        f"{result.step.placed} / {result.step.sipp_failed} / {result.step.reached}",
+    )
+    table.add(
+        "cases completed as pressed",
+        f"{result.step.cases.completed}/{result.step.placed}" if result.step.cases else "-",
+    )
     table.add("INVITE->200 p50 / p99 ms", f"{fmt(result.step.p(50))} / {fmt(result.step.p(99))}")
-    table.add("service RSS before / end / max MiB", " / ".join(fmt(v / 1024 if v else None, 1) for v in
-              (result.rss_before_kb, result.rss_after_kb, max(rss) if rss else None)))
-    table.add("RSS first sample / last sample MiB", " / ".join(fmt(v / 1024, 1) for v in (rss[:1] or [0]) + (rss[-1:] or [0])))
-    table.add("left after: channels / bridges / ARI channels / service calls",
-              f"{result.channels_after} / {len(result.bridges_after)} / {len(result.ari_channels_after)} / {result.service_calls_after}")
-    table.add("verdict", "pass" if result.step.passed and not result.leaks else "FAIL: " + "; ".join(result.step.problems + result.leaks))
+    table.add(
+        "service RSS before / end / max MiB",
+        " / ".join(
+            fmt(v / 1024 if v else None, 1)
+            for v in (result.rss_before_kb, result.rss_after_kb, max(rss) if rss else None)
+        ),
+    )
+    table.add(
+        "RSS first sample / last sample MiB", " / ".join(fmt(v / 1024, 1) for v in (rss[:1] or [0]) + (rss[-1:] or [0]))
+    )
+    table.add(
+        "left after: channels / bridges / ARI channels / service calls",
+        f"{result.channels_after} / {len(result.bridges_after)} / {len(result.ari_channels_after)} / {result.service_calls_after}",
+    )
+    table.add(
+        "verdict",
+        "pass"
+        if result.step.passed and not result.leaks
+        else "FAIL: " + "; ".join(result.step.problems + result.leaks),
+    )
     table.show()
     report.add("soak", result, table.markdown())
 

@@ -3,6 +3,7 @@
 The bench owns it (``siaga_bench`` on 127.0.0.1:5432, or a file in the run's
 folder) and recreates it for every run, so counting cases counts this run's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,8 +31,11 @@ class BenchDatabase:
         if kind not in ("sqlite", "postgres"):
             raise ValueError("database must be sqlite or postgres")
         self.kind = kind
-        self.url = (f"postgresql://postgres@127.0.0.1:5432/{PG_NAME}" if kind == "postgres"
-                    else f"sqlite:///{workdir / 'cases.db'}")
+        self.url = (
+            f"postgresql://postgres@127.0.0.1:5432/{PG_NAME}"
+            if kind == "postgres"
+            else f"sqlite:///{workdir / 'cases.db'}"
+        )
         self._sessions = None
 
     def create(self) -> None:
@@ -49,16 +53,27 @@ class BenchDatabase:
             mine = Case.caller_number.startswith(prefix)
             cases = session.exec(select(func.count()).select_from(Case).where(mine)).one()
             ended = session.exec(select(func.count()).select_from(Case).where(mine, Case.status == "ended")).one()
-            completed = session.exec(select(func.count()).select_from(Case).where(
-                mine, Case.status == "ended", Case.disposition == "completed", Case.answered_by_unit == unit,
-                Case.language == language, Case.category == category, Case.district == district,
-            )).one()
+            completed = session.exec(
+                select(func.count())
+                .select_from(Case)
+                .where(
+                    mine,
+                    Case.status == "ended",
+                    Case.disposition == "completed",
+                    Case.answered_by_unit == unit,
+                    Case.language == language,
+                    Case.category == category,
+                    Case.district == district,
+                )
+            ).one()
         return CaseCounts(cases, ended, completed)
 
     def dispositions(self, prefix: str) -> dict[str, int]:
         """How the calls of a step ended, for a report line when something went wrong."""
         with self._sessions() as session:
-            rows = session.exec(select(Case.status, Case.disposition, func.count())
-                                .where(Case.caller_number.startswith(prefix))
-                                .group_by(Case.status, Case.disposition)).all()
+            rows = session.exec(
+                select(Case.status, Case.disposition, func.count())
+                .where(Case.caller_number.startswith(prefix))
+                .group_by(Case.status, Case.disposition)
+            ).all()
         return {f"{status}/{disposition}": n for status, disposition, n in rows}

@@ -7,6 +7,7 @@ thread polls the cases table every ``interval`` seconds for rows it has not
 seen yet and notes the wall-clock time it first saw each: the commit
 happened at most one interval (plus one query) before.
 """
+
 from __future__ import annotations
 
 import threading
@@ -30,8 +31,9 @@ class CaseWatcher:
     def _run(self) -> None:
         with self.engine.connect() as conn:
             while not self._stop.wait(self.interval):
-                rows = conn.execute(text("SELECT id, channel_id FROM cases WHERE id > :last ORDER BY id"),
-                                    {"last": self._last}).all()
+                rows = conn.execute(
+                    text("SELECT id, channel_id FROM cases WHERE id > :last ORDER BY id"), {"last": self._last}
+                ).all()
                 conn.rollback()  # end the read transaction: the next poll must see new commits
                 now = time.time()
                 for row_id, channel in rows:
@@ -39,7 +41,7 @@ class CaseWatcher:
                     if channel:
                         self.seen.setdefault(channel, now)
 
-    def __enter__(self) -> "CaseWatcher":
+    def __enter__(self) -> CaseWatcher:
         self._thread.start()
         return self
 

@@ -13,6 +13,7 @@ contexts of our own:
   logs one NOTICE line (how the bench counts calls that reached a human) and
   stays on the line until the caller hangs up.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -58,8 +59,15 @@ exten => _[a-z].,1,Ringing()
 
 
 def bench_dialplan(ring_seconds: float = 0.3) -> str:
-    return TEMPLATE.format(exten=BASELINE_EXTEN, exten_rec=BASELINE_REC_EXTEN, baseline=CONTEXT_BASELINE,
-                           agency=CONTEXT_AGENCY, unit=BASELINE_UNIT, ring=ring_seconds, marker=ANSWERED)
+    return TEMPLATE.format(
+        exten=BASELINE_EXTEN,
+        exten_rec=BASELINE_REC_EXTEN,
+        baseline=CONTEXT_BASELINE,
+        agency=CONTEXT_AGENCY,
+        unit=BASELINE_UNIT,
+        ring=ring_seconds,
+        marker=ANSWERED,
+    )
 
 
 def write_dialplan(etc: Path, ring_seconds: float = 0.3) -> Path:

@@ -11,6 +11,7 @@ Asterisk's strict-RTP learning then sees the source before the first event.
 SIPp replays the packets with the capture's timing and only rewrites the UDP
 addressing, so the RTP headers written here are what Asterisk receives.
 """
+
 from __future__ import annotations
 
 import struct
@@ -34,8 +35,9 @@ class Packet:
     rtp: bytes
 
 
-def digit_packets(digits: str, *, first_at: float = 1.0, gap: float = 0.8, tone_ms: int = 160,
-                  lead_in: int = 5, volume: int = 10) -> list[Packet]:
+def digit_packets(
+    digits: str, *, first_at: float = 1.0, gap: float = 0.8, tone_ms: int = 160, lead_in: int = 5, volume: int = 10
+) -> list[Packet]:
     """RTP packets for ``digits``: the first pressed ``first_at`` s in, then one every ``gap`` s."""
     if not digits or any(d not in EVENTS for d in digits):
         raise ValueError(f"digits must be a non-empty string of 0-9, * and #, not {digits!r}")
@@ -95,13 +97,13 @@ def read_pcap(path: Path) -> list[Packet]:
         raise ValueError(f"{path}: not a little-endian microsecond Ethernet pcap")
     packets, offset, first = [], 24, None
     while offset < len(data):
-        seconds, micros, length, _ = struct.unpack("<IIII", data[offset:offset + 16])
-        frame = data[offset + 16:offset + 16 + length]
+        seconds, micros, length, _ = struct.unpack("<IIII", data[offset : offset + 16])
+        frame = data[offset + 16 : offset + 16 + length]
         offset += 16 + length
         at = seconds + micros / 1e6
         first = at if first is None else first
         ihl = (frame[14] & 0x0F) * 4
-        packets.append(Packet(round(at - first, 6), frame[14 + ihl + 8:]))
+        packets.append(Packet(round(at - first, 6), frame[14 + ihl + 8 :]))
     return packets
 
 

@@ -13,6 +13,7 @@ Per caller channel (``PJSIP/trunk-...``):
 - arrival -> case row committed (ours): the same start to the moment the bench's
   ``CaseWatcher`` first saw the row in the database (polling, see dbwatch.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,9 @@ def journalled_times(service_log: Path) -> dict[str, float]:
     return out
 
 
-def latencies(events: list[dict], service_log: Path | None = None,
-              rows_seen: dict[str, float] | None = None) -> dict[str, list[float]]:
+def latencies(
+    events: list[dict], service_log: Path | None = None, rows_seen: dict[str, float] | None = None
+) -> dict[str, list[float]]:
     """Milliseconds per measure (see the module's docstring)."""
     calls: dict[str, dict] = defaultdict(lambda: {"digits": [], "next": [], "key": None, "stasis": None})
     ringing_by_key: dict[str, float] = {}
@@ -70,8 +72,12 @@ def latencies(events: list[dict], service_log: Path | None = None,
                 ringing_by_caller.setdefault(e["caller"]["id"], t)
     journalled = journalled_times(service_log) if service_log else {}
     rows_seen = rows_seen or {}
-    out: dict[str, list[float]] = {"digit_to_prompt": [], "last_digit_to_ringing": [],
-                                   "arrival_to_case_journalled": [], "arrival_to_case_row_committed": []}
+    out: dict[str, list[float]] = {
+        "digit_to_prompt": [],
+        "last_digit_to_ringing": [],
+        "arrival_to_case_journalled": [],
+        "arrival_to_case_row_committed": [],
+    }
     for channel, call in calls.items():
         nexts = sorted(call["next"])
         for digit in call["digits"]:

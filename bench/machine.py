@@ -1,4 +1,5 @@
 """What the numbers were measured on, and what else was running at the time."""
+
 from __future__ import annotations
 
 import os
@@ -17,10 +18,22 @@ def _run(*cmd: str) -> str:
 
 
 def machine_info(asterisk_version: str) -> dict[str, str]:
-    mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:")), 0)
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "?")
+    mem_kb = next(
+        (
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        ),
+        0,
+    )
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
     return {
         "cpus": f"{os.cpu_count()} ({cpu})",
         "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
@@ -31,8 +44,12 @@ def machine_info(asterisk_version: str) -> dict[str, str]:
         "sipp": _run("sh", "-c", "sipp -v 2>&1 | grep -o 'SIPp v[^ ]*'"),
         "core speed": core_speed(),
         # The checkout is shared and changes while we measure: say which code ran (read-only git).
-        "code": _run("sh", "-c", "cd '%s' && echo \"$(git rev-parse --short HEAD) + $(git status --porcelain "
-                     "| wc -l) changed/new paths in the working tree\"" % Path(__file__).resolve().parent.parent),
+        "code": _run(
+            "sh",
+            "-c",
+            f"cd '{Path(__file__).resolve().parent.parent}' && echo \"$(git rev-parse --short HEAD) + "
+            '$(git status --porcelain | wc -l) changed/new paths in the working tree"',
+        ),
     }
 
 

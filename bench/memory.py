@@ -9,6 +9,7 @@ from growth elsewhere in the service (docs/PERFORMANCE.md, round 3 soak).
 
     .venv/bin/python -m bench.memory 16000 2000
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,7 +26,8 @@ from pathlib import Path
 from app import db, paths
 from app.directory.loader import load_directory
 from app.live.publisher import LivePublisher
-from ivr.calls import events as ev, ticketbook
+from ivr.calls import events as ev
+from ivr.calls import ticketbook
 from ivr.calls.casestore import CaseStore
 from ivr.calls.flow import CONNECTING, CallFlow
 from ivr.engine.menus import load_menus
@@ -42,8 +44,18 @@ def rss() -> float:
 
 async def one(n: int, store, menus, directory, rec: Path, pub: LivePublisher) -> None:
     port = FakePort()
-    flow = CallFlow(line="112", caller_number=f"08{n:010d}", channel_id=f"17000.{n}", port=port, store=store,
-                    menus=menus, directory=directory, recordings_dir=rec, post=lambda e: None, notify=pub.publish)
+    flow = CallFlow(
+        line="112",
+        caller_number=f"08{n:010d}",
+        channel_id=f"17000.{n}",
+        port=port,
+        store=store,
+        menus=menus,
+        directory=directory,
+        recordings_dir=rec,
+        post=lambda e: None,
+        notify=pub.publish,
+    )
     await flow.start()
     for d in ("1", "2"):
         await flow.handle(ev.DigitPressed(d))
@@ -57,8 +69,8 @@ async def one(n: int, store, menus, directory, rec: Path, pub: LivePublisher) ->
 
 async def main(total: int, step: int) -> None:
     tmp = Path(tempfile.mkdtemp())
-    db.migrate(f"sqlite:///{tmp/'s.db'}")
-    engine = db.make_engine(f"sqlite:///{tmp/'s.db'}")
+    db.migrate(f"sqlite:///{tmp / 's.db'}")
+    engine = db.make_engine(f"sqlite:///{tmp / 's.db'}")
     store = CaseStore(db.session_factory(engine), tmp / "journal")
     pub = LivePublisher(os.environ.get("SIAGA_BENCH_REDIS", "redis://127.0.0.1:6379/15"))
     task = asyncio.create_task(pub.run())
@@ -74,7 +86,10 @@ async def main(total: int, step: int) -> None:
             gc.collect()
             before = rss()
             libc.malloc_trim(0)
-            print(f"{n} calls: rss {before:.1f} MiB, after malloc_trim {rss():.1f} MiB, {time.time()-t0:.0f}s", flush=True)
+            print(
+                f"{n} calls: rss {before:.1f} MiB, after malloc_trim {rss():.1f} MiB, {time.time() - t0:.0f}s",
+                flush=True,
+            )
     store.settle(30)
     pub.stop()
     await task

@@ -6,6 +6,7 @@ asks Asterisk to send it just the event types the latency figures need
 the measured service is not changed and the clock is Asterisk's own. It runs
 its asyncio loop in a thread of its own, beside the synchronous bench.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,7 +54,7 @@ class Observer:
             (await http.put(f"{self.base}/applications/{APP}/eventFilter", json=body)).raise_for_status()
         self._connected.set()
 
-    def __enter__(self) -> "Observer":
+    def __enter__(self) -> Observer:
         self._thread.start()
         if not self._connected.wait(15):
             self.stop()

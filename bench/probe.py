@@ -1,4 +1,5 @@
 """What the bench reads off the running system: CPU time, channels, agency answers."""
+
 from __future__ import annotations
 
 import os

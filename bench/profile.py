@@ -5,6 +5,7 @@ the service runs unchanged; ``--nonblocking`` keeps it from pausing the
 process for each sample. The raw output (folded stacks) is kept beside the
 summary; ``flamegraph.pl`` or speedscope draw it.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,13 +26,29 @@ class Profile:
         self.pid, self.out, self.rate = pid, out, rate
         self._proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "Profile":
+    def __enter__(self) -> Profile:
         binary = py_spy()
         if binary is None:
             raise RuntimeError("py-spy is not installed: .venv/bin/pip install py-spy")
-        self._proc = subprocess.Popen([binary, "record", "-p", str(self.pid), "-r", str(self.rate), "--nonblocking",
-                                       "--threads", "-f", "raw", "-o", str(self.out)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self._proc = subprocess.Popen(
+            [
+                binary,
+                "record",
+                "-p",
+                str(self.pid),
+                "-r",
+                str(self.rate),
+                "--nonblocking",
+                "--threads",
+                "-f",
+                "raw",
+                "-o",
+                str(self.out),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,4 +1,5 @@
 """Percentiles and the tables the bench prints (and saves as Markdown next to its raw data)."""
+
 from __future__ import annotations
 
 import math
@@ -47,8 +48,12 @@ class Table2:
             console.print(f"  {note}")
 
     def markdown(self) -> str:
-        lines = [f"**{self.title}**", "", "| " + " | ".join(self.columns) + " |",
-                 "|" + "|".join("---:" for _ in self.columns) + "|"]
+        lines = [
+            f"**{self.title}**",
+            "",
+            "| " + " | ".join(self.columns) + " |",
+            "|" + "|".join("---:" for _ in self.columns) + "|",
+        ]
         lines += ["| " + " | ".join(row) + " |" for row in self.rows]
         lines += [""] + [f"- {note}" for note in self.notes] if self.notes else []
         return "\n".join(lines) + "\n"

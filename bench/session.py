@@ -3,6 +3,7 @@
 Everything the session starts is stopped when the ``with`` block ends, also on
 Ctrl-C or an error (SIGTERM is turned into the same path).
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,15 @@ def _plain(value):
 
 
 @contextmanager
-def session(*, db: str, hold_s: float, ring_s: float, max_invite_ms: float, out: Path | None,
-            service_env: dict[str, str] | None = None):
+def session(
+    *,
+    db: str,
+    hold_s: float,
+    ring_s: float,
+    max_invite_ms: float,
+    out: Path | None,
+    service_env: dict[str, str] | None = None,
+):
     folder = (out or paths.VAR / "bench" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -63,13 +71,20 @@ def session(*, db: str, hold_s: float, ring_s: float, max_invite_ms: float, out:
         load = load_snapshot()
         say("\n".join(f"  {k}: {v}" for k, v in info.items()))
         say(f"  load: {load['uptime']}\n{load['top']}")
-        report.add("machine", {**info, "database": db, "load_at_start": load},
-                   "**Machine**\n\n" + "\n".join(f"- {k}: {v}" for k, v in info.items())
-                   + f"\n- database: {db}\n- load at start: `{load['uptime']}`\n")
+        report.add(
+            "machine",
+            {**info, "database": db, "load_at_start": load},
+            "**Machine**\n\n"
+            + "\n".join(f"- {k}: {v}" for k, v in info.items())
+            + f"\n- database: {db}\n- load at start: `{load['uptime']}`\n",
+        )
         idle = idle_cpu(system)
         say(f"  idle CPU % of one core (no calls, 10 s): {idle}")
-        report.add("idle_cpu", idle, "**Idle CPU, % of one core (no calls, 10 s)**: "
-                   + ", ".join(f"{k} {v}" for k, v in idle.items()) + "\n")
+        report.add(
+            "idle_cpu",
+            idle,
+            "**Idle CPU, % of one core (no calls, 10 s)**: " + ", ".join(f"{k} {v}" for k, v in idle.items()) + "\n",
+        )
         pcap = write_pcap(folder / "digits-912.pcap", digit_packets(DIGITS))
         runner = Runner(system, folder, pcap, hold_s=hold_s, max_invite_ms=max_invite_ms)
         yield runner, report
@@ -89,24 +104,47 @@ def _interrupt(*_):
 
 
 def step_table(title: str, steps: list[Step]) -> Table2:
-    table = Table2(title, ["path", "rate/s", "calls", "failed", "reached agency", "cases ok",
-                           "INVITE->200 ms p50/p99/max", "CPU % service/asterisk/watchdog/sipp/machine",
-                           "CPU ms per call service/asterisk", "verdict"])
+    table = Table2(
+        title,
+        [
+            "path",
+            "rate/s",
+            "calls",
+            "failed",
+            "reached agency",
+            "cases ok",
+            "INVITE->200 ms p50/p99/max",
+            "CPU % service/asterisk/watchdog/sipp/machine",
+            "CPU ms per call service/asterisk",
+            "verdict",
+        ],
+    )
     for s in steps:
         cases = "-" if s.cases is None else f"{s.cases.completed}/{s.placed}"
         invite = "/".join(fmt(v) for v in (s.p(50), s.p(99), max(s.invite_ms) if s.invite_ms else None))
         cpu = "/".join(fmt(s.cpu.get(k)) for k in ("service", "asterisk", "watchdog", "sipp", "machine"))
         per_call = "/".join(fmt(s.cpu_ms_per_call(k)) for k in ("service", "asterisk"))
         reached = s.reached if s.humans == s.reached else f"{s.reached} ({s.humans} a human)"
-        table.add(s.path, f"{s.rate:g}", s.placed, s.sipp_failed, reached, cases, invite, cpu, per_call,
-                  "pass" if s.passed else "FAIL")
+        table.add(
+            s.path,
+            f"{s.rate:g}",
+            s.placed,
+            s.sipp_failed,
+            reached,
+            cases,
+            invite,
+            cpu,
+            per_call,
+            "pass" if s.passed else "FAIL",
+        )
         if not s.passed:
             table.notes.append(f"{s.path} at {s.rate:g}/s: " + "; ".join(s.problems))
     return table
 
 
-def measure_latency(runner: Runner, path: str, rate: float, seconds: float,
-                    profile: Path | None = None) -> tuple[Step, dict[str, list[float]]]:
+def measure_latency(
+    runner: Runner, path: str, rate: float, seconds: float, profile: Path | None = None
+) -> tuple[Step, dict[str, list[float]]]:
     """One step with the passive observer connected; latencies from Asterisk's timestamps.
 
     With ``profile`` (our path only) py-spy samples the call service meanwhile.
@@ -129,17 +167,29 @@ def latency_table(title: str, results: dict[str, dict[str, list[float]]]) -> Tab
     for path, measures in results.items():
         for name, values in measures.items():
             if values:
-                table.add(path, name.replace("_", " "), len(values), fmt(percentile(values, 50), 1),
-                          fmt(percentile(values, 99), 1), fmt(max(values), 1))
+                table.add(
+                    path,
+                    name.replace("_", " "),
+                    len(values),
+                    fmt(percentile(values, 50), 1),
+                    fmt(percentile(values, 99), 1),
+                    fmt(max(values), 1),
+                )
     return table
 
 
 def profile_tables(raw: Path, top: int = 15) -> list[Table2]:
     summary = summarise(raw, top)
     tables = []
-    for key, title in (("threads", "threads"), ("self", "functions, self time"), ("inclusive", "functions with callees")):
-        table = Table2(f"py-spy profile of the call service ({summary['samples'][0][1]} samples): {title}",
-                       ["where", "% of samples"])
+    for key, title in (
+        ("threads", "threads"),
+        ("self", "functions, self time"),
+        ("inclusive", "functions with callees"),
+    ):
+        table = Table2(
+            f"py-spy profile of the call service ({summary['samples'][0][1]} samples): {title}",
+            ["where", "% of samples"],
+        )
         for name, share in summary[key]:
             table.add(name, f"{share:.1f}")
         tables.append(table)

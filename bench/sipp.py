@@ -6,6 +6,7 @@ Ctrl-C and on any error, so no caller generator is ever left behind. What
 SIPp measured comes back from its own files: the statistics CSV (calls
 created, successful, failed) and the per-call response times (INVITE -> 200).
 """
+
 from __future__ import annotations
 
 import csv
@@ -14,9 +15,9 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 SCENARIO = Path(__file__).parent / "scenario.xml"
 
@@ -45,8 +46,19 @@ def render_scenario(folder: Path, pcap: Path, answer_timeout_ms: int) -> Path:
 
 
 class Sipp:
-    def __init__(self, folder: Path, *, target: str, number: str, prefix: str, pcap: Path, rate: float, calls: int,
-                 hold_s: float, answer_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        target: str,
+        number: str,
+        prefix: str,
+        pcap: Path,
+        rate: float,
+        calls: int,
+        hold_s: float,
+        answer_timeout_s: float = 10.0,
+    ) -> None:
         self.folder, self.target, self.number, self.prefix = folder, target, number, prefix
         self.rate, self.calls, self.hold_s = rate, calls, hold_s
         folder.mkdir(parents=True, exist_ok=True)
@@ -58,20 +70,57 @@ class Sipp:
 
     def command(self) -> list[str]:
         return [
-            "sipp", self.target, "-sf", str(self.scenario), "-s", self.number,
-            "-i", "127.0.0.1", "-p", str(_free_udp_port()), "-mi", "127.0.0.1", "-mp", str(_free_udp_port()),
-            "-r", f"{self.rate:g}", "-m", str(self.calls), "-d", str(int(self.hold_s * 1000)),
-            "-l", str(int(self.rate * (self.hold_s + 15)) + 50),  # a cap far above steady state
-            "-key", "prefix", self.prefix,
-            "-trace_stat", "-stf", str(self.stats), "-fd", "1",
-            "-trace_rtt", "-rtt_freq", "1", "-trace_err",
-            "-timeout", f"{int(self.max_seconds)}s", "-nostdin", "-max_recv_loops", "10000",
+            "sipp",
+            self.target,
+            "-sf",
+            str(self.scenario),
+            "-s",
+            self.number,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(_free_udp_port()),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(_free_udp_port()),
+            "-r",
+            f"{self.rate:g}",
+            "-m",
+            str(self.calls),
+            "-d",
+            str(int(self.hold_s * 1000)),
+            "-l",
+            str(int(self.rate * (self.hold_s + 15)) + 50),  # a cap far above steady state
+            "-key",
+            "prefix",
+            self.prefix,
+            "-trace_stat",
+            "-stf",
+            str(self.stats),
+            "-fd",
+            "1",
+            "-trace_rtt",
+            "-rtt_freq",
+            "1",
+            "-trace_err",
+            "-timeout",
+            f"{int(self.max_seconds)}s",
+            "-nostdin",
+            "-max_recv_loops",
+            "10000",
         ]
 
     def run(self, progress: Callable[[dict], None] | None = None, every: float = 2.0) -> SippResult:
         with open(self.folder / "sipp.out", "wb") as out:
-            self._proc = subprocess.Popen(self.command(), cwd=self.folder, stdin=subprocess.DEVNULL, stdout=out,
-                                          stderr=subprocess.STDOUT, start_new_session=True)
+            self._proc = subprocess.Popen(
+                self.command(),
+                cwd=self.folder,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         result = SippResult()
         deadline = time.monotonic() + self.max_seconds + 15
         try:

@@ -4,6 +4,7 @@ Bounded: SIPp places exactly rate x minutes x 60 calls and is stopped at its
 deadline. Afterwards Asterisk must hold no channel and no bridge, and the
 service no call.
 """
+
 from __future__ import annotations
 
 import time

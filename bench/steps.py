@@ -7,6 +7,7 @@ percentile, and (for our service) every call left a case that ended
 for both paths, alternating, and stops each path at its first failed step;
 the sustained rate is the last step that passed.
 """
+
 from __future__ import annotations
 
 import random
@@ -66,20 +67,37 @@ class Runner:
         self.count += 1
         return f"08{self.run_id}{mode}{self.count:03d}"
 
-    def step(self, path: str, rate: float, calls: int, *, mode: int | None = None, on_progress=None,
-             progress_every: float = 2.0) -> Step:
+    def step(
+        self,
+        path: str,
+        rate: float,
+        calls: int,
+        *,
+        mode: int | None = None,
+        on_progress=None,
+        progress_every: float = 2.0,
+    ) -> Step:
         step = Step(path, rate, self.prefix(mode or (1 if path == "siaga" else 2)))
         say(f"[bold]{path}[/] at {rate:g} calls/s: {calls} calls, callers {step.prefix}*")
-        sipp = Sipp(self.folder / f"{step.prefix}-{path}-{rate:g}", target=f"127.0.0.1:{self.system.sip_port}",
-                    number=PATHS[path], prefix=step.prefix, pcap=self.pcap, rate=rate, calls=calls,
-                    hold_s=self.hold_s)
+        sipp = Sipp(
+            self.folder / f"{step.prefix}-{path}-{rate:g}",
+            target=f"127.0.0.1:{self.system.sip_port}",
+            number=PATHS[path],
+            prefix=step.prefix,
+            pcap=self.pcap,
+            rate=rate,
+            calls=calls,
+            hold_s=self.hold_s,
+        )
         meter = CpuMeter({name: self.system.pid(name) for name in ("service", "asterisk", "watchdog", "redis")})
         started = time.monotonic()
 
         def progress(row: dict) -> None:
-            say(f"  {time.monotonic() - started:5.0f}s  created {row.get('TotalCallCreated', '?'):>6}  "
+            say(
+                f"  {time.monotonic() - started:5.0f}s  created {row.get('TotalCallCreated', '?'):>6}  "
                 f"in progress {row.get('CurrentCall', '?'):>5}  ok {row.get('SuccessfulCall(C)', '?'):>6}  "
-                f"failed {row.get('FailedCall(C)', '?'):>4}")
+                f"failed {row.get('FailedCall(C)', '?'):>4}"
+            )
             if on_progress:
                 on_progress()
 
@@ -92,9 +110,11 @@ class Runner:
         self._settle(step)
         self._judge(step, calls)
         self.system.prune_recordings()
-        say(f"  -> {'[green]pass[/]' if step.passed else '[red]FAIL[/]'}: placed {step.placed}, reached agency "
+        say(
+            f"  -> {'[green]pass[/]' if step.passed else '[red]FAIL[/]'}: placed {step.placed}, reached agency "
             f"{step.reached}, INVITE->200 p50 {fmt(step.p(50))} ms p99 {fmt(step.p(99))} ms"
-            + (f"; {'; '.join(step.problems)}" if step.problems else ""))
+            + (f"; {'; '.join(step.problems)}" if step.problems else "")
+        )
         return step
 
     def _settle(self, step: Step, seconds: float = 60) -> None:
@@ -118,20 +138,26 @@ class Runner:
         if step.sipp_failed:
             step.problems.append(f"{step.sipp_failed} failed in SIPp")
         if step.reached < step.placed:
-            step.problems.append(f"{step.placed - step.reached} never reached {EXPECTED['unit']} "
-                                 f"({step.placed - step.humans} reached no human)")
+            step.problems.append(
+                f"{step.placed - step.reached} never reached {EXPECTED['unit']} "
+                f"({step.placed - step.humans} reached no human)"
+            )
         if step.cases is not None:
             if step.cases.cases < step.placed:
                 step.problems.append(f"{step.placed - step.cases.cases} cases missing")
             if step.cases.completed < step.cases.cases:
                 detail = self.system.db.dispositions(step.prefix)
-                step.problems.append(f"{step.cases.cases - step.cases.completed} cases not completed as pressed {detail}")
+                step.problems.append(
+                    f"{step.cases.cases - step.cases.completed} cases not completed as pressed {detail}"
+                )
         p99 = step.p(99)
         if p99 is None or p99 > self.max_invite_ms:
             step.problems.append(f"INVITE->200 p99 {fmt(p99)} ms > {self.max_invite_ms:g} ms")
 
 
-def ramp(runner: Runner, rates: list[float], step_seconds: float, max_calls: int, paths=("siaga", "baseline")) -> dict[str, list[Step]]:
+def ramp(
+    runner: Runner, rates: list[float], step_seconds: float, max_calls: int, paths=("siaga", "baseline")
+) -> dict[str, list[Step]]:
     """Step both paths up, alternating at each rate; a path stops at its first failed step."""
     steps: dict[str, list[Step]] = {p: [] for p in paths}
     live = list(paths)

@@ -8,6 +8,7 @@ subprocesses exactly as in production, so their CPU and memory are their own
 and can be sampled. Live events go to a private ``redis-server`` on a free
 port, never to the machine's shared Redis.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,15 @@ def free_port(kind: int) -> int:
 
 
 class BenchSystem:
-    def __init__(self, workdir: Path, database: BenchDatabase, *, ring_seconds: float = 0.3, name: str = "bench",
-                 service_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        database: BenchDatabase,
+        *,
+        ring_seconds: float = 0.3,
+        name: str = "bench",
+        service_env: dict[str, str] | None = None,
+    ):
         self.workdir, self.db = workdir, database
         self.ring_seconds = ring_seconds
         rtp = random.randrange(30000, 50000, 2000)
@@ -69,15 +77,26 @@ class BenchSystem:
         }
         # A developer's own SIAGA_* settings must not leak into the system under test (SIAGA_ROOT may).
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_") or k == "SIAGA_ROOT"}
-        self.env = {**inherited, **values, **(service_env or {}),  # e.g. an A/B of one setting
-                    "REDIS_URL": values["SIAGA_REDIS__URL"]}
+        self.env = {
+            **inherited,
+            **values,
+            **(service_env or {}),  # e.g. an A/B of one setting
+            "REDIS_URL": values["SIAGA_REDIS__URL"],
+        }
         self.settings = Settings(
-            profile="production", directory=DIRECTORY, recordings_dir=workdir / "recordings",
+            profile="production",
+            directory=DIRECTORY,
+            recordings_dir=workdir / "recordings",
             ari={"port": self.ari_port, "password": self.ari_password},
-            sip={"port": self.sip_port, "endpoint_password": values["SIAGA_SIP__ENDPOINT_PASSWORD"],
-                 "rtp_start": rtp, "rtp_end": rtp + 9999},
+            sip={
+                "port": self.sip_port,
+                "endpoint_password": values["SIAGA_SIP__ENDPOINT_PASSWORD"],
+                "rtp_start": rtp,
+                "rtp_end": rtp + 9999,
+            },
             asterisk={"instance": name},
-            web={"port": self.web_port}, database={"url": database.url},
+            web={"port": self.web_port},
+            database={"url": database.url},
         )
         self.directory = load_directory(DIRECTORY)
         self.asterisk = AsteriskInstance(self.settings, self.directory, name=name)
@@ -85,7 +104,7 @@ class BenchSystem:
         self.service_log = workdir / "service.log"
 
     # -- lifecycle -------------------------------------------------------------
-    def __enter__(self) -> "BenchSystem":
+    def __enter__(self) -> BenchSystem:
         try:
             self.start()
         except BaseException:
@@ -99,8 +118,10 @@ class BenchSystem:
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.db.create()
-        self._spawn("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port),
-                              "--save", "", "--appendonly", "no"])
+        self._spawn(
+            "redis",
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "", "--appendonly", "no"],
+        )
         render_prompts(directory=self.directory, progress=False)
         self.asterisk.render()
         write_dialplan(self.asterisk.dir / "etc", self.ring_seconds)
@@ -126,8 +147,14 @@ class BenchSystem:
     def _spawn(self, name: str, command: list[str], log: Path | None = None) -> None:
         with open(log or self.workdir / f"{name}.log", "ab") as out:
             # A session of its own: Ctrl-C reaches only the bench, which stops everything in order.
-            self.procs[name] = subprocess.Popen(command, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL, start_new_session=True)
+            self.procs[name] = subprocess.Popen(
+                command,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
     def _end(self, name: str) -> None:
         proc = self.procs.pop(name, None)

@@ -13,13 +13,14 @@ of their own (logger.conf), after Asterisk's log prefix:
 ``SIAGA-JOURNAL|epoch|start|channel|line|caller|reason`` and
 ``SIAGA-JOURNAL|epoch|end|channel|dialstatus|peer|answered_seconds``.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Awaitable, Callable
 
 from ivr.calls.recordings import file_recording
 from ivr.pause import stopped_within
@@ -34,8 +35,15 @@ RecordingTaker = Callable[[str], Awaitable[bytes | None]]
 
 
 class FallbackJournal:
-    def __init__(self, path: Path, offset_file: Path, store, *, take_recording: RecordingTaker | None = None,
-                 recordings_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        offset_file: Path,
+        store,
+        *,
+        take_recording: RecordingTaker | None = None,
+        recordings_dir: Path | None = None,
+    ) -> None:
         self.path, self.offset_file, self.store = path, offset_file, store
         self.take_recording, self.recordings_dir = take_recording, recordings_dir
         self.imported = 0
@@ -69,9 +77,7 @@ class FallbackJournal:
             offset = 0
         if size == offset:
             return 0
-        with open(self.path, "rb") as fh:
-            fh.seek(offset)
-            chunk = fh.read(size - offset)
+        chunk = await asyncio.to_thread(_read, self.path, offset, size - offset)
         complete = chunk[: chunk.rfind(b"\n") + 1]  # a line being written is left for next time
         count, filing = 0, []
         for raw in complete.decode(errors="replace").splitlines():
@@ -93,7 +99,7 @@ class FallbackJournal:
     async def _apply(self, f: list[str], filing: list) -> None:
         if len(f) < 6:
             raise ValueError("short line")
-        at = datetime.fromtimestamp(int(f[0]), tz=timezone.utc)
+        at = datetime.fromtimestamp(int(f[0]), tz=UTC)
         kind, channel = f[1], f[2]
         ticket = await self.store.find_by_channel(channel)
         if kind == "start":
@@ -115,10 +121,14 @@ class FallbackJournal:
                 fields["answered_by_unit"] = _endpoint(peer)
             # The event first (one journal append): a reader that sees "ended" also sees how it ended.
             await self.store.write(
-                self.store.event_op(ticket, "fallback.ended", {"dialstatus": status, "peer": peer, "seconds": talked},
-                                    at=at),
-                self.store.update_op(ticket, **fields))
-            log.info("%s fallback call ended (%s%s)", ticket, status, f", answered by {_endpoint(peer)}" if peer else "")
+                self.store.event_op(
+                    ticket, "fallback.ended", {"dialstatus": status, "peer": peer, "seconds": talked}, at=at
+                ),
+                self.store.update_op(ticket, **fields),
+            )
+            log.info(
+                "%s fallback call ended (%s%s)", ticket, status, f", answered by {_endpoint(peer)}" if peer else ""
+            )
             if self.take_recording is not None and self.recordings_dir is not None:
                 filing.append(self._file(ticket, channel))
 
@@ -135,6 +145,12 @@ class FallbackJournal:
         while not stop.is_set():
             await self.import_new()
             await stopped_within(stop, every)
+
+
+def _read(path: Path, offset: int, length: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        return fh.read(length)
 
 
 def _endpoint(peer: str) -> str:

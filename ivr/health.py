@@ -5,9 +5,11 @@ knows that calls are going to the dialplan fallback. The OpenAPI document is
 served at ``/openapi.json`` (it is what the API fuzz test works from); the
 interactive docs pages stay off, they would load scripts from a CDN.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse

@@ -11,6 +11,7 @@ heap's free part grew ~0.4 MiB a minute with everything live flat, and one
 those in the middle of the heap; it takes a few milliseconds, so once a minute
 costs nothing a caller could notice. Other C libraries (musl): nothing to do.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,5 +53,8 @@ async def keep_releasing(stop: asyncio.Event, every: float = TRIM_EVERY) -> None
     while not await stopped_within(stop, every):
         started = time.perf_counter()
         released = release_free_memory()
-        log.debug("malloc_trim: %s in %.1f ms", "released memory" if released else "nothing to release",
-                  (time.perf_counter() - started) * 1000)
+        log.debug(
+            "malloc_trim: %s in %.1f ms",
+            "released memory" if released else "nothing to release",
+            (time.perf_counter() - started) * 1000,
+        )

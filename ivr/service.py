@@ -4,6 +4,7 @@ Builds every part from the settings (database, case store, directory, menus,
 ARI client, event stream, router, health endpoint) and hands each part what it
 needs; no module creates its own clients.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,12 +30,12 @@ from ivr.ari_adapter.recordings import spool, take_call_recording
 from ivr.ari_adapter.resync import Resync
 from ivr.ari_adapter.router import CallRouter
 from ivr.ari_adapter.translate import EVENT_TYPES
-from ivr.calls.events import ServiceStopping
-from ivr.fallback_journal import FallbackJournal
 from ivr.calls.casestore import CaseStore, journal_folder
+from ivr.calls.events import ServiceStopping
 from ivr.calls.flow import CallFlow
 from ivr.calls.leftovers import Leftovers
 from ivr.engine.menus import load_menus, validate
+from ivr.fallback_journal import FallbackJournal
 from ivr.health import health_app
 from ivr.pause import stopped_within
 from ivr.surge import SurgeGuard
@@ -55,8 +56,9 @@ class CallService:
         except OperationalError as exc:
             # Calls must not wait for the database: cases go to the local journal and are
             # applied when it is back (the schema is already there from an earlier start).
-            log.error("database not reachable at start (%s); cases are journalled until it returns",
-                      str(exc).splitlines()[0])
+            log.error(
+                "database not reachable at start (%s); cases are journalled until it returns", str(exc).splitlines()[0]
+            )
         self.db = make_engine(settings.database.url)
         # Calls wait only for the local journal; the database is written behind it (and catches up).
         self.store = CaseStore(session_factory(self.db), journal_folder(settings.journal_dir, settings.database.url))
@@ -67,24 +69,38 @@ class CallService:
         self.recordings_dir = settings.recordings_dir
         self.live = LivePublisher(settings.redis.url)  # live views only: calls never wait for Redis
         self.router = CallRouter(self._new_flow, on_orphan=self._orphan)
-        self.resync = Resync(self.client, self.router, app=ari.app, adopt=self._adopt,
-                             adopt_connected=self._adopt_connected)
+        self.resync = Resync(
+            self.client, self.router, app=ari.app, adopt=self._adopt, adopt_connected=self._adopt_connected
+        )
         here = self._asterisk_files()
         self.spool = spool(self.client, here.recordings if here else None)
-        self.journal = FallbackJournal(
-            here.fallback_journal, settings.journal_dir / "fallback.offset", self.store,
-            take_recording=self._untracked_recording, recordings_dir=self.recordings_dir) if here else None
-        self.leftovers = Leftovers(self.store, take_recording=self._untracked_recording,
-                                   recordings_dir=self.recordings_dir)
-        self.surge = SurgeGuard(self.client, shed_above_ms=settings.ivr.shed_above_ms,
-                                resume_below_ms=settings.ivr.resume_below_ms)
+        self.journal = (
+            FallbackJournal(
+                here.fallback_journal,
+                settings.journal_dir / "fallback.offset",
+                self.store,
+                take_recording=self._untracked_recording,
+                recordings_dir=self.recordings_dir,
+            )
+            if here
+            else None
+        )
+        self.leftovers = Leftovers(
+            self.store, take_recording=self._untracked_recording, recordings_dir=self.recordings_dir
+        )
+        self.surge = SurgeGuard(
+            self.client, shed_above_ms=settings.ivr.shed_above_ms, resume_below_ms=settings.ivr.resume_below_ms
+        )
 
     def _asterisk_files(self) -> HostFiles | None:
         try:
             return host_files(self.settings)
         except AsteriskError as exc:  # Asterisk on another machine: its files are not readable here
-            log.warning("Asterisk's files are not on this host (%s): calls the dialplan handles alone get no "
-                        "case, and recordings come over ARI", exc)
+            log.warning(
+                "Asterisk's files are not on this host (%s): calls the dialplan handles alone get no "
+                "case, and recordings come over ARI",
+                exc,
+            )
             return None
 
     async def _untracked_recording(self, channel_id: str) -> bytes | None:
@@ -126,7 +142,11 @@ class CallService:
         channel = start["channel"]
         args = start.get("args") or [""]
         port = AriCallControl(
-            self.client, app=self.settings.ari.app, key=key, caller_channel=channel["id"], demo=self.settings.demo,
+            self.client,
+            app=self.settings.ari.app,
+            key=key,
+            caller_channel=channel["id"],
+            demo=self.settings.demo,
             recordings=self.spool,
         )
         return CallFlow(
@@ -183,12 +203,15 @@ class CallService:
     async def _hand_over_calls(self, timeout: float = 5.0) -> None:
         """Before going away: callers in the IVR or ringing go to the fallback route; talks go on."""
         workers = list(self.router.workers.values())
-        log.info("call service stopping: %d calls in progress; callers not yet connected go to the fallback route",
-                 len(workers))
+        log.info(
+            "call service stopping: %d calls in progress; callers not yet connected go to the fallback route",
+            len(workers),
+        )
         for worker in workers:
             worker.post(ServiceStopping())
         deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline and any(
+        # Polls the flows' states, which have no event of their own.
+        while asyncio.get_running_loop().time() < deadline and any(  # noqa: ASYNC110
             w.flow.states.state.name in ("RECEIVED", "IVR", "FORWARDING") for w in workers
         ):
             await asyncio.sleep(0.05)
@@ -210,8 +233,13 @@ class CallService:
             tasks.append(asyncio.create_task(self._follow_leftovers(stop), name="leftover-calls"))
         tasks.append(asyncio.create_task(memory.keep_releasing(stop), name="release-free-memory"))
         tasks.append(asyncio.create_task(self.surge.run(stop), name="surge-guard"))
-        log.info("call service up: ARI %s app %s, health http://%s:%s/healthz", self.settings.ari.base_url,
-                 self.settings.ari.app, web.host, web.port)
+        log.info(
+            "call service up: ARI %s app %s, health http://%s:%s/healthz",
+            self.settings.ari.base_url,
+            self.settings.ari.app,
+            web.host,
+            web.port,
+        )
         await stop.wait()
         await self._hand_over_calls()
         self.stream.stop()

@@ -14,6 +14,7 @@ IVR keep being served, faster. It sets ``SIAGA_SHED=0`` again once the median
 falls below ``resume_below_ms`` (and at every connect: a flag left by a run that
 died must not outlive it). Every path still ends at a human.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,9 @@ log = logging.getLogger("siaga.surge")
 class Pressure:
     """Whether to shed new callers, from round-trip samples (pure: the caller gives the clock)."""
 
-    def __init__(self, shed_above_ms: float, resume_below_ms: float, *, window_seconds: float = 2.0,
-                 min_samples: int = 4) -> None:
+    def __init__(
+        self, shed_above_ms: float, resume_below_ms: float, *, window_seconds: float = 2.0, min_samples: int = 4
+    ) -> None:
         if not 0 <= resume_below_ms < shed_above_ms:
             raise ValueError("resume_below_ms must be below shed_above_ms")
         self.shed_above_ms, self.resume_below_ms = shed_above_ms, resume_below_ms
@@ -60,8 +62,16 @@ class Pressure:
 class SurgeGuard:
     """Measures ARI round trips and keeps the dialplan's shed flag in step with them."""
 
-    def __init__(self, client, *, shed_above_ms: float, resume_below_ms: float, every: float = 0.25,
-                 timeout: float = 5.0, reassert_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        client,
+        *,
+        shed_above_ms: float,
+        resume_below_ms: float,
+        every: float = 0.25,
+        timeout: float = 5.0,
+        reassert_seconds: float = 2.0,
+    ) -> None:
         self.client, self.every, self.timeout = client, every, timeout
         # While shedding the flag is sent again now and then: a dialplan reload puts [globals] back to 0.
         self.reassert_seconds = reassert_seconds
@@ -109,7 +119,7 @@ class SurgeGuard:
         started = time.monotonic()
         try:
             await asyncio.wait_for(self.client.ping(), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass  # as slow as it gets: counted at the timeout
         except Exception:  # not connected: the next connect resets the flag
             return
@@ -130,10 +140,17 @@ class SurgeGuard:
         median = self.pressure.median() if self.pressure else None
         if shed and not was:
             self.shed_since = time.monotonic()
-            log.warning("surge: ARI round trip median %.0f ms over %.0f s; new callers go to the fallback route "
-                        "(reason OVERLOAD) until it is below %.0f ms", median or 0, self.pressure.window_seconds,
-                        self.pressure.resume_below_ms)
+            log.warning(
+                "surge: ARI round trip median %.0f ms over %.0f s; new callers go to the fallback route "
+                "(reason OVERLOAD) until it is below %.0f ms",
+                median or 0,
+                self.pressure.window_seconds,
+                self.pressure.resume_below_ms,
+            )
         elif was and not shed:
-            log.warning("surge over after %.1f s: ARI round trip median %.0f ms; new callers get the IVR again",
-                        time.monotonic() - (self.shed_since or time.monotonic()), median or 0)
+            log.warning(
+                "surge over after %.1f s: ARI round trip median %.0f ms; new callers get the IVR again",
+                time.monotonic() - (self.shed_since or time.monotonic()),
+                median or 0,
+            )
             self.shed_since = None

@@ -8,6 +8,7 @@ our Stasis app (and not already talking to someone) is continued into the
 dialplan fallback route, which rings humans. Agency legs left behind by the
 dead service are released. A bridged conversation is never touched.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -88,6 +89,10 @@ class Watchdog:
             self._sent[channel["id"]] = time.monotonic()
             moved += 1
             self.rescued += 1
-            log.warning("caller %s (%s, line %s) sent to the fallback route: the call service is down",
-                        channel["id"], (channel.get("caller") or {}).get("number"), line)
+            log.warning(
+                "caller %s (%s, line %s) sent to the fallback route: the call service is down",
+                channel["id"],
+                (channel.get("caller") or {}).get("number"),
+                line,
+            )
         return moved

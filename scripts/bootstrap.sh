@@ -167,15 +167,18 @@ ok "redis://127.0.0.1:6379"
 # ---------------------------------------------------------------------------
 step "Python environment (.venv)"
 [ -x "$VENV/bin/python" ] || { say "creating $VENV"; python3 -m venv "$VENV"; }
+# Exact versions and hashes come from requirements.lock (`make lock` regenerates it from
+# pyproject.toml); the project itself is installed editable on top, without dependencies.
 # The stamp lives in the venv: a new venv is always installed into.
-STAMP=$VENV/.siaga-pyproject.sha256
-HASH=$(sha256sum pyproject.toml | cut -d' ' -f1)
+STAMP=$VENV/.siaga-lock.sha256
+HASH=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$HASH" ]; then
-    say "pyproject.toml changed: pip install -e '.[sip,test]'"
-    "$VENV/bin/pip" install --disable-pip-version-check -e '.[sip,test]'
+    say "requirements.lock changed: installing it into .venv"
+    "$VENV/bin/pip" install --disable-pip-version-check --progress-bar on --require-hashes -r requirements.lock
+    "$VENV/bin/pip" install --disable-pip-version-check --no-deps -e .
     echo "$HASH" >"$STAMP"
 fi
-ok "$("$VENV/bin/python" --version), dependencies match pyproject.toml"
+ok "$("$VENV/bin/python" --version), dependencies as in requirements.lock"
 
 # ---------------------------------------------------------------------------
 step "Asterisk 22"

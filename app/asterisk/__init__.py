@@ -5,6 +5,7 @@ from the settings and the agency directory and runs it (host binary or the
 project chroot, see ``find_asterisk``). Context and variable names shared with
 the ARI side live in ``app.asterisk.constants``.
 """
+
 from app.asterisk.locate import AsteriskError, AsteriskNotFound, Launcher, find_asterisk
 from app.asterisk.ports import PortInUse
 from app.asterisk.render import render

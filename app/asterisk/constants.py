@@ -3,6 +3,7 @@
 The dialplan templates, the ARI adapter and the tests all take these from
 here, so a context or channel-variable name is spelled exactly once.
 """
+
 from __future__ import annotations
 
 # The two public numbers Badung's command center answers.

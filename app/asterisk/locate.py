@@ -1,4 +1,5 @@
 """Which Asterisk 22 to run: a host binary when it is 22.x, else the project chroot."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Is a port free? Checked before starting Asterisk, whose own error is buried in its log."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ of the same name (without ``.j2``) in ``<instance>/etc/``. Templates get
 plain data (endpoints, per-line fallback plans) computed here and the names
 from ``app.asterisk.constants``; they hold no logic beyond loops and ifs.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,26 @@ from app.directory.schema import Directory
 from app.settings import Settings
 
 TEMPLATE_DIRS = (paths.ASTERISK_CONFIG, paths.DIALPLAN)
-FORMAT_ATTRS = [f"res_format_attr_{n}.so" for n in ("opus", "g729", "ilbc", "silk", "siren7", "siren14", "celt", "amr", "h263", "h264", "vp8")]
-ARI_MODULES = [f"res_ari_{n}.so" for n in ("model", "applications", "asterisk", "bridges", "channels", "device_states", "endpoints", "events", "playbacks", "recordings", "sounds")]
+FORMAT_ATTRS = [
+    f"res_format_attr_{n}.so"
+    for n in ("opus", "g729", "ilbc", "silk", "siren7", "siren14", "celt", "amr", "h263", "h264", "vp8")
+]
+ARI_MODULES = [
+    f"res_ari_{n}.so"
+    for n in (
+        "model",
+        "applications",
+        "asterisk",
+        "bridges",
+        "channels",
+        "device_states",
+        "endpoints",
+        "events",
+        "playbacks",
+        "recordings",
+        "sounds",
+    )
+]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _WILDCARDS = {"", "0.0.0.0", "::", "[::]"}
 
@@ -109,7 +128,9 @@ def sip_endpoints(settings: Settings, directory: Directory) -> list[Endpoint]:
     for name in wanted:
         if name == c.TRUNK_ENDPOINT or not _NAME.match(name):
             raise ValueError(f"directory: {name!r} cannot be a SIP endpoint name")
-    return [Endpoint(name, kind, display, endpoint_password(settings, name)) for name, (kind, display) in wanted.items()]
+    return [
+        Endpoint(name, kind, display, endpoint_password(settings, name)) for name, (kind, display) in wanted.items()
+    ]
 
 
 def registering_endpoint(dial: str) -> str | None:
@@ -125,15 +146,17 @@ def line_plans(directory: Directory) -> list[LinePlan]:
         line = directory.lines.get(number)
         agency = line.default_agency if line else None
         units = [u for u in directory.units if agency and u.agency == agency]
-        plans.append(LinePlan(
-            number=number,
-            group_name=group.name,
-            group_dial="&".join(group.dial),
-            group_timeout=group.ring_timeout,
-            agency=agency,
-            agency_dial="&".join(u.dial for u in units),
-            agency_timeout=max((u.ring_timeout for u in units), default=20),
-        ))
+        plans.append(
+            LinePlan(
+                number=number,
+                group_name=group.name,
+                group_dial="&".join(group.dial),
+                group_timeout=group.ring_timeout,
+                agency=agency,
+                agency_dial="&".join(u.dial for u in units),
+                agency_timeout=max((u.ring_timeout for u in units), default=20),
+            )
+        )
     return plans
 
 

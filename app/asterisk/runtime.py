@@ -7,6 +7,7 @@ start over busy ports and returns only once Asterisk is fully booted;
 until the process is gone, so neither a failing test nor Ctrl-C leaves an
 Asterisk behind. Instances with different names and ports run side by side.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -92,7 +93,7 @@ class AsteriskInstance:
 
             install_prompts(Path(prompts), self.sounds_dir)
 
-    def start(self, timeout: float = 60) -> "AsteriskInstance":
+    def start(self, timeout: float = 60) -> AsteriskInstance:
         if self.running:
             return self
         self._stop_leftover()
@@ -106,7 +107,11 @@ class AsteriskInstance:
             # then stops Asterisk in order instead of killing it mid-call.
             self._proc = subprocess.Popen(
                 self.launcher.command("-f", "-n", "-C", str(self.config)),
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=ENV, start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=ENV,
+                start_new_session=True,
             )
         atexit.register(self.stop)
         try:
@@ -187,7 +192,7 @@ class AsteriskInstance:
         except AsteriskError:
             return False
 
-    def __enter__(self) -> "AsteriskInstance":
+    def __enter__(self) -> AsteriskInstance:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -198,7 +203,11 @@ class AsteriskInstance:
         try:
             out = subprocess.run(
                 self.launcher.command("-C", str(self.config), "-rx", command),
-                capture_output=True, text=True, timeout=timeout, env=ENV, stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=ENV,
+                stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired as exc:
             raise AsteriskError(f"asterisk -rx {command!r} timed out after {timeout}s") from exc
@@ -211,13 +220,17 @@ class AsteriskInstance:
         # then "asterisk -rx" fails at once, so poll until the deadline.
         while True:
             if self._proc.poll() is not None:
-                raise AsteriskError(f"Asterisk ({self.name}) exited with code {self._proc.returncode} while starting:\n{self._log_tail()}")
+                raise AsteriskError(
+                    f"Asterisk ({self.name}) exited with code {self._proc.returncode} while starting:\n{self._log_tail()}"
+                )
             try:
                 self._rx("core waitfullybooted", max(1.0, deadline - time.monotonic()))
                 return
             except AsteriskError:
                 if time.monotonic() > deadline:
-                    raise AsteriskError(f"Asterisk ({self.name}) did not finish booting in time:\n{self._log_tail()}")
+                    raise AsteriskError(
+                        f"Asterisk ({self.name}) did not finish booting in time:\n{self._log_tail()}"
+                    ) from None
                 time.sleep(0.1)
 
     def _log_tail(self, lines: int = 25) -> str:

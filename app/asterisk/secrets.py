@@ -6,6 +6,7 @@ configured ``sip.endpoint_password`` or, when that is unset, a strong password
 per endpoint, generated once and kept in ``var/secrets/sip-passwords.json``
 (mode 0600) so re-rendering the config does not lock registered phones out.
 """
+
 from __future__ import annotations
 
 import fcntl

@@ -1,4 +1,5 @@
 """Who is acting: the operating-system account, since the CLI is the only admin interface today."""
+
 from __future__ import annotations
 
 import getpass

@@ -4,6 +4,7 @@ Rows are only ever added. The actor is the operating-system account that
 ran the command (and the person behind ``sudo``), because the CLI is today
 the only way to change the directory, the schema or the prompts.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

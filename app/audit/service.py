@@ -1,4 +1,5 @@
 """Writing and reading the audit log (database only; the CLI decides what to record)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,8 +12,14 @@ from app.clock import utcnow
 from app.db import begin_write
 
 
-def record(session: Session, actor: str, action: str, target: str, detail: dict[str, Any] | None = None,
-           at: datetime | None = None) -> AuditEntry:
+def record(
+    session: Session,
+    actor: str,
+    action: str,
+    target: str,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
     """Add one entry and commit it; returns the stored entry."""
     begin_write(session)
     entry = AuditEntry(at=at or utcnow(), actor=actor, action=action, target=target, detail=detail)
@@ -29,6 +36,11 @@ def list_entries(session: Session, limit: int = 50) -> list[AuditEntry]:
 
 
 def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
-    return {"id": entry.id, "at": entry.at.isoformat(), "actor": entry.actor, "action": entry.action,
-            "target": entry.target, "detail": entry.detail}
-
+    return {
+        "id": entry.id,
+        "at": entry.at.isoformat(),
+        "actor": entry.actor,
+        "action": entry.action,
+        "target": entry.target,
+        "detail": entry.detail,
+    }

@@ -11,6 +11,7 @@ case or attempt made in the batch is inserted with them). The rows left are
 those the one-op writers leave; applying a batch again changes nothing.
 The caller owns the transaction and commits it.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -33,10 +34,21 @@ CASES, ATTEMPTS, EVENTS = Case.__table__, Attempt.__table__, CaseEvent.__table__
 NEW_CASE = {c.name: None for c in CASES.columns if c.name != "id"} | {"status": "in-ivr"}
 NEW_ATTEMPT = {c.name: None for c in ATTEMPTS.columns if c.name not in ("id", "case_id")} | {"outcome": "ringing"}
 # Statements built once: building one costs more CPU than running it on a small batch.
-FIND = (select(CASES.c.id, CASES.c.ticket, CASES.c.channel_id, CASES.c.received_at, ATTEMPTS.c.id.label("attempt_id"),
-               ATTEMPTS.c.seq, ATTEMPTS.c.unit, ATTEMPTS.c.dial, ATTEMPTS.c.started_at)
-        .select_from(CASES.outerjoin(ATTEMPTS))
-        .where(CASES.c.ticket.in_(bindparam("tickets", expanding=True))))
+FIND = (
+    select(
+        CASES.c.id,
+        CASES.c.ticket,
+        CASES.c.channel_id,
+        CASES.c.received_at,
+        ATTEMPTS.c.id.label("attempt_id"),
+        ATTEMPTS.c.seq,
+        ATTEMPTS.c.unit,
+        ATTEMPTS.c.dial,
+        ATTEMPTS.c.started_at,
+    )
+    .select_from(CASES.outerjoin(ATTEMPTS))
+    .where(CASES.c.ticket.in_(bindparam("tickets", expanding=True)))
+)
 INSERT_CASES = insert(CASES).returning(CASES.c.id, CASES.c.ticket)
 INSERT_ATTEMPTS = insert(ATTEMPTS)
 INSERT_EVENTS = {  # an event already written under its op id (a replay) is left alone
@@ -65,8 +77,12 @@ class _Batch:
         for r in connection.execute(FIND, {"tickets": list({op["ticket"] for op in ops})}):
             self.cases.setdefault(r.ticket, {"id": r.id, "channel_id": r.channel_id, "received_at": r.received_at})
             if r.attempt_id is not None:
-                self.attempts[(r.ticket, r.seq)] = {"id": r.attempt_id, "unit": r.unit, "dial": r.dial,
-                                                    "started_at": r.started_at}
+                self.attempts[(r.ticket, r.seq)] = {
+                    "id": r.attempt_id,
+                    "unit": r.unit,
+                    "dial": r.dial,
+                    "started_at": r.started_at,
+                }
         self.new_cases: dict[str, dict[str, Any]] = {}
         self.case_updates: dict[str, dict[str, Any]] = {}  # ticket -> fields, cases already in the database
         self.events: list[tuple[str, dict[str, Any]]] = []  # (ticket, row), in journal order
@@ -89,21 +105,40 @@ class _Batch:
             raise ValueError(f"unknown journal op {kind!r}")
 
     # -- the ops, checked as the per-op writers checked them (tests/app/cases/replay_reference.py) ------------------
-    def open(self, ticket: str, *, line: str, caller_number: str | None, channel_id: str | None,
-             received_at: datetime, op_id: str) -> None:
+    def open(
+        self,
+        ticket: str,
+        *,
+        line: str,
+        caller_number: str | None,
+        channel_id: str | None,
+        received_at: datetime,
+        op_id: str,
+    ) -> None:
         if line not in LINES:
             raise ValueError(f"line {line!r} is not one of {', '.join(LINES)}")
         received_at = as_utc(received_at)
         case = self.cases.get(ticket)
         if case is not None:
             if (case["channel_id"], case["received_at"]) != (channel_id, received_at):
-                raise KeyTaken(f"ticket {ticket} already belongs to channel {case['channel_id']} "
-                               f"at {case['received_at']}")
+                raise KeyTaken(
+                    f"ticket {ticket} already belongs to channel {case['channel_id']} at {case['received_at']}"
+                )
             return
         self.cases[ticket] = self.new_cases[ticket] = NEW_CASE | dict(
-            ticket=ticket, line=line, caller_number=caller_number, channel_id=channel_id, received_at=received_at)
-        self.events.append((ticket, dict(at=received_at, kind="received", op_id=op_id,
-                                         detail={"caller_number": caller_number, "channel_id": channel_id})))
+            ticket=ticket, line=line, caller_number=caller_number, channel_id=channel_id, received_at=received_at
+        )
+        self.events.append(
+            (
+                ticket,
+                dict(
+                    at=received_at,
+                    kind="received",
+                    op_id=op_id,
+                    detail={"caller_number": caller_number, "channel_id": channel_id},
+                ),
+            )
+        )
 
     def update(self, ticket: str, **fields: Any) -> None:
         fields = checked_case_fields(fields)
@@ -115,8 +150,9 @@ class _Batch:
         self._require(ticket)
         self.events.append((ticket, dict(at=as_utc(at), kind=kind, detail=detail, op_id=op_id)))
 
-    def start_attempt(self, ticket: str, seq: int, *, unit: str, agency: str | None, dial: str,
-                      started_at: datetime) -> None:
+    def start_attempt(
+        self, ticket: str, seq: int, *, unit: str, agency: str | None, dial: str, started_at: datetime
+    ) -> None:
         started_at = as_utc(started_at)
         self._require(ticket)
         found = self.attempts.get((ticket, seq))
@@ -125,7 +161,8 @@ class _Batch:
                 raise KeyTaken(f"attempt {seq} of {ticket} is already another attempt ({found['unit']})")
             return
         self.attempts[(ticket, seq)] = self.new_attempts[(ticket, seq)] = NEW_ATTEMPT | dict(
-            seq=seq, unit=unit, agency=agency, dial=dial, started_at=started_at)
+            seq=seq, unit=unit, agency=agency, dial=dial, started_at=started_at
+        )
 
     def update_attempt(self, ticket: str, seq: int, **fields: Any) -> None:
         fields = checked_attempt_fields(fields)

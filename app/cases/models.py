@@ -4,6 +4,7 @@ A case row is written the moment a call arrives, before anything else can
 fail, so every call leaves a trace. Units are referenced by id as plain text:
 the history must survive a unit being removed from the directory.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

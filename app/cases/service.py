@@ -7,6 +7,7 @@ writers do.
 Writers take and return tickets (what people and logs use), never
 half-built objects.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -38,21 +39,39 @@ def make_ticket(line: str, received_at: datetime, case_id: int) -> str:
     return f"{line}-{regency_date(received_at):%y%m%d}-{case_id:05d}"
 
 
-def open_case(session: Session, *, line: str, caller_number: str | None, channel_id: str | None,
-              received_at: datetime | None = None) -> Case:
+def open_case(
+    session: Session,
+    *,
+    line: str,
+    caller_number: str | None,
+    channel_id: str | None,
+    received_at: datetime | None = None,
+) -> Case:
     if line not in LINES:
         raise ValueError(f"line {line!r} is not one of {', '.join(LINES)}")
     received_at = as_utc(received_at or utcnow())
     begin_write(session)
     # The ticket holds the row id, known only after the insert: a unique placeholder
     # goes in first and the real ticket replaces it before the same transaction commits.
-    case = Case(line=line, caller_number=caller_number, channel_id=channel_id, status="in-ivr",
-                received_at=received_at, ticket=f"pending-{uuid.uuid4().hex}")
+    case = Case(
+        line=line,
+        caller_number=caller_number,
+        channel_id=channel_id,
+        status="in-ivr",
+        received_at=received_at,
+        ticket=f"pending-{uuid.uuid4().hex}",
+    )
     session.add(case)
     session.flush()
     case.ticket = make_ticket(line, received_at, case.id)
-    session.add(CaseEvent(case_id=case.id, at=received_at, kind="received",
-                          detail={"caller_number": caller_number, "channel_id": channel_id}))
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=received_at,
+            kind="received",
+            detail={"caller_number": caller_number, "channel_id": channel_id},
+        )
+    )
     session.commit()
     return case
 
@@ -91,21 +110,28 @@ def update_case(session: Session, ticket: str, **fields: Any) -> Case:
     return case
 
 
-def add_event(session: Session, ticket: str, kind: str, detail: dict | None = None,
-              at: datetime | None = None) -> None:
+def add_event(session: Session, ticket: str, kind: str, detail: dict | None = None, at: datetime | None = None) -> None:
     begin_write(session)
     case = _require(session, ticket)
     session.add(CaseEvent(case_id=case.id, at=as_utc(at or utcnow()), kind=kind, detail=detail))
     session.commit()
 
 
-def start_attempt(session: Session, ticket: str, *, unit: str, agency: str | None, dial: str,
-                  started_at: datetime | None = None) -> int:
+def start_attempt(
+    session: Session, ticket: str, *, unit: str, agency: str | None, dial: str, started_at: datetime | None = None
+) -> int:
     begin_write(session)
     case = _require(session, ticket)
     last = session.exec(select(func.max(Attempt.seq)).where(Attempt.case_id == case.id)).one()
-    attempt = Attempt(case_id=case.id, seq=(last or 0) + 1, unit=unit, agency=agency, dial=dial,
-                      started_at=as_utc(started_at or utcnow()), outcome="ringing")
+    attempt = Attempt(
+        case_id=case.id,
+        seq=(last or 0) + 1,
+        unit=unit,
+        agency=agency,
+        dial=dial,
+        started_at=as_utc(started_at or utcnow()),
+        outcome="ringing",
+    )
     session.add(attempt)
     session.commit()
     return attempt.id

@@ -1,4 +1,5 @@
 """Cases as JSON-ready dicts, the one shape the CLI and the web pages share."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,8 +16,9 @@ def case_public(session: Session, case: Case | str, *, events: bool = False) -> 
         if found is None:
             raise service.CaseNotFound(f"no case with ticket {case}")
         case = found
-    return _public(case, service.attempts_of(session, [case.id]),
-                   service.events_of(session, case.id) if events else None)
+    return _public(
+        case, service.attempts_of(session, [case.id]), service.events_of(session, case.id) if events else None
+    )
 
 
 def case_as_dict(session: Session, case: Case | str, *, events: bool = False) -> dict[str, Any]:
@@ -37,7 +39,9 @@ def _public(case: Case, attempts, events) -> CasePublic:
         {
             **case.model_dump(exclude={"id"}),
             "attempts": [AttemptPublic.model_validate(a, from_attributes=True) for a in attempts],
-            "events": None if events is None else [CaseEventPublic.model_validate(e, from_attributes=True) for e in events],
+            "events": None
+            if events is None
+            else [CaseEventPublic.model_validate(e, from_attributes=True) for e in events],
         }
     )
 

@@ -1,4 +1,5 @@
 """The ``siaga`` command. Each sub-command group lives in its own module."""
+
 from __future__ import annotations
 
 import typer

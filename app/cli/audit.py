@@ -4,6 +4,7 @@ An entry is written after the action succeeded. If it cannot be written (no
 schema yet, database down), the command says so on stderr but keeps its
 result: the change has happened, and undoing it would hide it further.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,9 @@ def note(url: str, action: str, target: str, detail: dict[str, Any] | None = Non
         with engine.connect() as connection:
             ready = connection.dialect.has_table(connection, TABLE)
         if not ready:
-            typer.secho(f"not audited: {db.describe(url)} has no audit log yet (run `siaga db upgrade`)", fg="yellow", err=True)
+            typer.secho(
+                f"not audited: {db.describe(url)} has no audit log yet (run `siaga db upgrade`)", fg="yellow", err=True
+            )
             return
         with db.session_factory(engine)() as session:
             record(session, os_actor(), action, target, detail)

@@ -1,4 +1,5 @@
 """``siaga cases``: read the case log. Needs no secrets, only the database."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,9 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from app.cases import service, views
+from app.cli.config import load_settings
 from app.cli.db import open_session
 from app.clock import REGENCY_TZ
-from app.cli.config import load_settings
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -32,12 +33,29 @@ def list_(
     if as_json:
         typer.echo(json.dumps(cases, indent=2, ensure_ascii=False))
         return
-    table = Table(Column("Ticket", no_wrap=True), Column("Received (WITA)", no_wrap=True), "Caller", "Lang", "Category", "District", "Status",
-                  "Disposition", "Answered by")
+    table = Table(
+        Column("Ticket", no_wrap=True),
+        Column("Received (WITA)", no_wrap=True),
+        "Caller",
+        "Lang",
+        "Category",
+        "District",
+        "Status",
+        "Disposition",
+        "Answered by",
+    )
     for case in cases:
-        table.add_row(case["ticket"], _local(case["received_at"]), case["caller_number"] or "", case["language"] or "",
-                      case["category"] or "", case["district"] or "", case["status"], case["disposition"] or "",
-                      case["answered_by_unit"] or "")
+        table.add_row(
+            case["ticket"],
+            _local(case["received_at"]),
+            case["caller_number"] or "",
+            case["language"] or "",
+            case["category"] or "",
+            case["district"] or "",
+            case["status"],
+            case["disposition"] or "",
+            case["answered_by_unit"] or "",
+        )
     Console().print(table if cases else "no cases")
 
 
@@ -63,10 +81,18 @@ def show(
         if name not in {"attempts", "events"}:
             fields.add_row(name, _local(value) if name.endswith("_at") else ("" if value is None else str(value)))
     console.print(fields)
-    attempts = Table("#", "Unit", "Agency", "Dial", "Started", "Ringing", "Answered", "Ended", "Outcome", title="Attempts")
+    attempts = Table(
+        "#", "Unit", "Agency", "Dial", "Started", "Ringing", "Answered", "Ended", "Outcome", title="Attempts"
+    )
     for a in case["attempts"]:
-        attempts.add_row(str(a["seq"]), a["unit"], a["agency"] or "", a["dial"], *(_local(a[k]) for k in
-                         ("started_at", "ringing_at", "answered_at", "ended_at")), a["outcome"] or "")
+        attempts.add_row(
+            str(a["seq"]),
+            a["unit"],
+            a["agency"] or "",
+            a["dial"],
+            *(_local(a[k]) for k in ("started_at", "ringing_at", "answered_at", "ended_at")),
+            a["outcome"] or "",
+        )
     console.print(attempts)
     timeline = Table("At (WITA)", "Event", "Detail", title="Timeline")
     for e in case["events"]:

@@ -1,4 +1,5 @@
 """Settings for a CLI command: a bad configuration is one red line and exit code 2, never a traceback."""
+
 from __future__ import annotations
 
 import typer

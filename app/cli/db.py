@@ -1,4 +1,5 @@
 """``siaga db``: the database schema."""
+
 from __future__ import annotations
 
 import typer

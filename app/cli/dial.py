@@ -1,4 +1,5 @@
 """``siaga dial``: place a real SIP call to the running system and print its case."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,9 @@ from app.settings import Settings
 
 def dial(
     line: str = typer.Argument(..., help="The number to call: 112 or 14084."),
-    press: str = typer.Option("", "--press", help="Digits to press, comma-separated, e.g. 9,1,2 (English, ambulance, Kuta)."),
+    press: str = typer.Option(
+        "", "--press", help="Digits to press, comma-separated, e.g. 9,1,2 (English, ambulance, Kuta)."
+    ),
     caller: str = typer.Option("", "--caller", help="Caller number to present (default: a random 0812… number)."),
     talk: float = typer.Option(3.0, "--talk", help="Seconds to stay connected once an agency line answers."),
     timeout: float = typer.Option(90.0, "--timeout", help="Give up after this many seconds."),
@@ -39,7 +42,7 @@ def dial(
             ua.wait_for("answered", timeout=20)
         except TimeoutError:
             typer.secho("the call was not answered (is `make run` running?)", fg="red", err=True)
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
         typer.echo("answered; walking the menu ...", err=True)
         case = _wait_case(settings, caller, started, {"connected", "fallback", "ended"}, timeout)
         if case and case["status"] == "connected":
@@ -77,8 +80,22 @@ def _wait_case(settings: Settings, caller: str, since: float, statuses: set[str]
 
 
 def _print(case: dict) -> None:
-    keys = ["ticket", "line", "caller_number", "language", "category", "district", "status", "disposition",
-            "received_at", "ivr_completed_at", "forwarded_at", "agency_answered_at", "ended_at", "recording"]
+    keys = [
+        "ticket",
+        "line",
+        "caller_number",
+        "language",
+        "category",
+        "district",
+        "status",
+        "disposition",
+        "received_at",
+        "ivr_completed_at",
+        "forwarded_at",
+        "agency_answered_at",
+        "ended_at",
+        "recording",
+    ]
     for key in keys:
         typer.echo(f"{key:>20}: {case.get(key)}")
     for a in case.get("attempts", []):

@@ -1,4 +1,5 @@
 """``siaga directory``: check the directory file, load it into the database, try a route."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,11 +10,11 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from app.cli.audit import note
+from app.cli.config import load_settings
 from app.cli.db import open_session
 from app.directory.loader import DirectoryError, load_directory
 from app.directory.routing import route as route_call
 from app.directory.service import load_into_db, read_directory
-from app.cli.config import load_settings
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -33,8 +34,10 @@ def _load(file: Path | None):
 def check(file: Path | None = typer.Argument(None, help=FILE_HELP)) -> None:
     """Validate a directory file: schema, names that must exist, dial strings, routes with units."""
     path, directory = _load(file)
-    typer.echo(f"{path}: ok ({len(directory.districts)} districts, {len(directory.agencies)} agencies, "
-               f"{len(directory.units)} units, lines {', '.join(directory.lines)})")
+    typer.echo(
+        f"{path}: ok ({len(directory.districts)} districts, {len(directory.agencies)} agencies, "
+        f"{len(directory.units)} units, lines {', '.join(directory.lines)})"
+    )
 
 
 @app.command()
@@ -44,11 +47,20 @@ def load(file: Path | None = typer.Argument(None, help=FILE_HELP)) -> None:
     url = load_settings().database.url
     with open_session(url) as session:
         summary = load_into_db(session, directory, path.name)
-    note(url, "directory.load", str(path.resolve()), {
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        **{k: getattr(summary, k) for k in ("added", "updated", "removed")}, "unchanged": len(summary.unchanged)})
-    typer.echo(f"{path}: loaded; units added {len(summary.added)}, updated {len(summary.updated)}, "
-               f"unchanged {len(summary.unchanged)}, removed {len(summary.removed)}")
+    note(
+        url,
+        "directory.load",
+        str(path.resolve()),
+        {
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            **{k: getattr(summary, k) for k in ("added", "updated", "removed")},
+            "unchanged": len(summary.unchanged),
+        },
+    )
+    typer.echo(
+        f"{path}: loaded; units added {len(summary.added)}, updated {len(summary.updated)}, "
+        f"unchanged {len(summary.unchanged)}, removed {len(summary.removed)}"
+    )
     for unit in summary.removed:
         typer.echo(f"  removed {unit}")
 
@@ -56,10 +68,14 @@ def load(file: Path | None = typer.Argument(None, help=FILE_HELP)) -> None:
 @app.command()
 def route(
     line: str = typer.Argument(..., help="112 or 14084."),
-    category: str = typer.Argument(..., help="e.g. medical, fire, police, sar, operator (112); infrastructure, ... (14084)."),
+    category: str = typer.Argument(
+        ..., help="e.g. medical, fire, police, sar, operator (112); infrastructure, ... (14084)."
+    ),
     district: str = typer.Argument(..., help="kuta-selatan, kuta, kuta-utara, mengwi, abiansemal, petang or unknown."),
     file: Path | None = typer.Option(None, "--file", "-f", help=FILE_HELP),
-    from_db: bool = typer.Option(False, "--db", help="Route with the directory loaded in the database instead of a file."),
+    from_db: bool = typer.Option(
+        False, "--db", help="Route with the directory loaded in the database instead of a file."
+    ),
 ) -> None:
     """Print who would be rung for such a call, in order."""
     if from_db:

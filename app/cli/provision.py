@@ -1,9 +1,9 @@
 """Provisioning commands: ``siaga prompts ...`` and ``siaga asterisk ...``."""
+
 from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -14,7 +14,9 @@ console = Console(soft_wrap=True)
 prompts_app = typer.Typer(no_args_is_help=True)
 asterisk_app = typer.Typer(no_args_is_help=True)
 
-ProfileOpt = typer.Option(None, "--profile", help="Settings profile (demo or production); default: SIAGA_PROFILE or production.")
+ProfileOpt = typer.Option(
+    None, "--profile", help="Settings profile (demo or production); default: SIAGA_PROFILE or production."
+)
 NameOpt = typer.Option("main", "--name", help="Instance name: its own folder, log and control socket.")
 
 
@@ -36,12 +38,12 @@ def _readable_errors(command):
             return command(*args, **kwargs)
         except (AsteriskError, PromptError, ValueError, OSError) as exc:
             console.print(f"[red]siaga: {exc}[/]", markup=True, highlight=False)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
 
     return run
 
 
-def _settings(profile: Optional[str]):
+def _settings(profile: str | None):
     from app.cli.config import load_settings
 
     return load_settings(profile)
@@ -69,7 +71,7 @@ def _short(path: Path) -> str:
         return str(path)
 
 
-def _instance(profile: Optional[str], name: str):
+def _instance(profile: str | None, name: str):
     from app.asterisk import AsteriskInstance
 
     settings = _settings(profile)
@@ -79,10 +81,12 @@ def _instance(profile: Optional[str], name: str):
 @prompts_app.command("render")
 @_readable_errors
 def prompts_render(
-    catalogue: Path = typer.Option(paths.PROMPTS_CATALOGUE, help="Prompt catalogue (YAML: prompts: {name: {id: ..., en: ...}})."),
+    catalogue: Path = typer.Option(
+        paths.PROMPTS_CATALOGUE, help="Prompt catalogue (YAML: prompts: {name: {id: ..., en: ...}})."
+    ),
     out: Path = typer.Option(paths.PROMPTS_BUILD, help="Build folder; files land in <out>/siaga/<lang>/<name>.wav."),
     install: bool = typer.Option(True, help="Also copy the prompts into Asterisk's sounds folder."),
-    profile: Optional[str] = ProfileOpt,
+    profile: str | None = ProfileOpt,
 ) -> None:
     """Render every prompt in Indonesian and English, plus the demo responders' announcements.
 
@@ -101,8 +105,11 @@ def prompts_render(
         console.print(f"[yellow]no directory at {settings.directory}: demo responder prompts skipped[/]")
         directory = None
     report = render_prompts(catalogue, directory, out_dir=out, progress=console.is_terminal)
-    console.print(f"prompts: {len(report.rendered)} rendered, {len(report.recorded)} from recordings, "
-                  f"{len(report.cached)} unchanged -> {_short(out)}", soft_wrap=True)
+    console.print(
+        f"prompts: {len(report.rendered)} rendered, {len(report.recorded)} from recordings, "
+        f"{len(report.cached)} unchanged -> {_short(out)}",
+        soft_wrap=True,
+    )
     installed = 0
     if install:
         from app.asterisk import AsteriskNotFound, find_asterisk
@@ -117,13 +124,17 @@ def prompts_render(
     if report.rendered or report.recorded or installed:  # bootstrap renders on every start: record changes only
         from app.cli.audit import note
 
-        note(settings.database.url, "prompts.render", str(Path(catalogue).resolve()),
-             {"rendered": sorted(report.rendered), "recorded": sorted(report.recorded), "installed": installed})
+        note(
+            settings.database.url,
+            "prompts.render",
+            str(Path(catalogue).resolve()),
+            {"rendered": sorted(report.rendered), "recorded": sorted(report.recorded), "installed": installed},
+        )
 
 
 @asterisk_app.command("render")
 @_readable_errors
-def asterisk_render(profile: Optional[str] = ProfileOpt, name: str = NameOpt) -> None:
+def asterisk_render(profile: str | None = ProfileOpt, name: str = NameOpt) -> None:
     """Write the instance's Asterisk configuration (from the settings and the directory) without starting it."""
     instance = _instance(profile, name)
     instance.render()
@@ -132,13 +143,18 @@ def asterisk_render(profile: Optional[str] = ProfileOpt, name: str = NameOpt) ->
 
 @asterisk_app.command("start")
 @_readable_errors
-def asterisk_start(profile: Optional[str] = ProfileOpt, name: str = NameOpt,
-                   timeout: float = typer.Option(60, help="Seconds to wait for Asterisk to be fully booted.")) -> None:
+def asterisk_start(
+    profile: str | None = ProfileOpt,
+    name: str = NameOpt,
+    timeout: float = typer.Option(60, help="Seconds to wait for Asterisk to be fully booted."),
+) -> None:
     """Run Asterisk in the foreground until Ctrl-C (for debugging; `siaga run` starts it for real)."""
     instance = _instance(profile, name)
     s = instance.settings
     with instance:
-        console.print(f"Asterisk '{name}' is up: SIP udp {s.sip.bind_host}:{s.sip.port}, ARI {s.ari.base_url} (user {s.ari.user})")
+        console.print(
+            f"Asterisk '{name}' is up: SIP udp {s.sip.bind_host}:{s.sip.port}, ARI {s.ari.base_url} (user {s.ari.user})"
+        )
         console.print(f"log: {instance.log_path} and {instance.dir / 'log' / 'messages'}")
         console.print(f"CLI: siaga asterisk cli --name {name} 'pjsip show endpoints'   Ctrl-C stops it.")
         try:
@@ -151,7 +167,7 @@ def asterisk_start(profile: Optional[str] = ProfileOpt, name: str = NameOpt,
 
 @asterisk_app.command("status")
 @_readable_errors
-def asterisk_status(profile: Optional[str] = ProfileOpt, name: str = NameOpt) -> None:
+def asterisk_status(profile: str | None = ProfileOpt, name: str = NameOpt) -> None:
     """Say whether the instance answers, with its uptime and SIP endpoints."""
     instance = _instance(profile, name)
     if not instance.answering():
@@ -163,7 +179,10 @@ def asterisk_status(profile: Optional[str] = ProfileOpt, name: str = NameOpt) ->
 
 @asterisk_app.command("cli")
 @_readable_errors
-def asterisk_cli(command: str = typer.Argument(..., help="An Asterisk CLI command, e.g. 'pjsip show contacts'."),
-                 profile: Optional[str] = ProfileOpt, name: str = NameOpt) -> None:
+def asterisk_cli(
+    command: str = typer.Argument(..., help="An Asterisk CLI command, e.g. 'pjsip show contacts'."),
+    profile: str | None = ProfileOpt,
+    name: str = NameOpt,
+) -> None:
     """Run one Asterisk CLI command on the running instance and print its output."""
     console.print(_instance(profile, name).cli(command), end="", markup=False, highlight=False)

@@ -3,6 +3,7 @@
 Ctrl-C stops the call service first (calls then fall back to the dialplan
 route), then Asterisk, so nothing is left running.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -55,12 +56,12 @@ def run(
         service = CallService(settings)
     except DirectoryError as exc:
         typer.secho(f"siaga: {exc}", fg="red", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except Exception as exc:
         typer.secho(f"siaga: cannot start: {exc}", fg="red", err=True)
         if "asterisk" in locals():
             asterisk.stop()
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     watchdog = _start_watchdog(settings)
     _banner(settings, directory)
     try:

@@ -1,4 +1,5 @@
 """Commands that run the system: ``run`` (everything, foreground), ``serve`` (the call service), ``dial``."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,9 @@ from app import logs
 from app.cli.config import fail, load_settings
 from app.settings import Settings, SettingsError
 
-PROFILE = typer.Option(None, "--profile", help="demo: well-known passwords and the demo responder; production: secrets required.")
+PROFILE = typer.Option(
+    None, "--profile", help="demo: well-known passwords and the demo responder; production: secrets required."
+)
 
 
 def _private_files() -> None:
@@ -36,7 +39,9 @@ async def _until_signal(run) -> None:
     await run(stop)
 
 
-def serve(profile: str | None = PROFILE, log_level: str = typer.Option("INFO", help="DEBUG shows every ARI event.")) -> None:
+def serve(
+    profile: str | None = PROFILE, log_level: str = typer.Option("INFO", help="DEBUG shows every ARI event.")
+) -> None:
     """Run the call service alone (Asterisk runs elsewhere). Stops on Ctrl-C / SIGTERM."""
     from ivr.service import CallService
 
@@ -47,7 +52,7 @@ def serve(profile: str | None = PROFILE, log_level: str = typer.Option("INFO", h
         service = CallService(settings)
     except Exception as exc:  # a bad directory, menu or prompt: say which, do not start
         typer.secho(f"siaga: cannot start the call service: {exc}", fg="red", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     asyncio.run(_until_signal(service.run))
 
 
@@ -65,8 +70,13 @@ def watchdog(profile: str | None = PROFILE, log_level: str = typer.Option("INFO"
 
     async def run(stop: asyncio.Event) -> None:
         async with AriClient(ari.base_url, ari.user, ari.password.get_secret_value()) as client:
-            dog = Watchdog(client, health_url=f"http://{web.host}:{web.port}/healthz", app=ari.app,
-                           grace=wd.grace_seconds, poll=wd.poll_seconds)
+            dog = Watchdog(
+                client,
+                health_url=f"http://{web.host}:{web.port}/healthz",
+                app=ari.app,
+                grace=wd.grace_seconds,
+                poll=wd.poll_seconds,
+            )
             await dog.run(stop)
 
     asyncio.run(_until_signal(run))
@@ -76,7 +86,8 @@ def register(cli: typer.Typer) -> None:
     """Add the system commands to the top-level CLI."""
     cli.command("serve")(serve)
     cli.command("watchdog")(watchdog)
-    from app.cli import run as run_cmd, dial as dial_cmd
+    from app.cli import dial as dial_cmd
+    from app.cli import run as run_cmd
 
     cli.command("run")(run_cmd.run)
     cli.command("dial")(dial_cmd.dial)

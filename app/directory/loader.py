@@ -5,6 +5,7 @@ to exists, every routed category has somewhere to ring, every dial string is
 one Asterisk understands. Every problem is reported as
 ``<file>: <entry>: <reason>`` so the person editing the YAML finds it at once.
 """
+
 from __future__ import annotations
 
 import re
@@ -62,7 +63,9 @@ def load_directory(path: str | Path) -> Directory:
 def parse_directory(raw: Any, source: str = "directory") -> Directory:
     """Validate already-parsed data (a dict as in the YAML file)."""
     if not isinstance(raw, dict):
-        raise DirectoryError([f"{source}: the top level must be a mapping with districts, agencies, units, fallback_group, lines"])
+        raise DirectoryError(
+            [f"{source}: the top level must be a mapping with districts, agencies, units, fallback_group, lines"]
+        )
     if isinstance(raw.get("lines"), dict):
         # `112:` unquoted is an int in YAML; the line number is meant either way.
         raw = {**raw, "lines": {str(key): value for key, value in raw["lines"].items()}}

@@ -4,6 +4,7 @@ Agencies and units are what people look up and what attempts refer to, so
 they get columns. Districts, the fallback group and the lines are read
 whole, never queried into, so each is stored as one JSON document.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -6,6 +6,7 @@ fallback group is always last, so a route is never empty. Anything the
 directory does not know (operator, an unknown category or line) goes
 straight to the fallback group: a human decides.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,12 +62,25 @@ def _agency_for(directory: Directory, line: str, category: str | None) -> str | 
 
 
 def _unit_candidate(unit: Unit, distance_km: float) -> Candidate:
-    return Candidate(kind="unit", id=unit.id, name=unit.name, agency=unit.agency, dials=(unit.dial,),
-                     ring_timeout=unit.ring_timeout, distance_km=round(distance_km, 2))
+    return Candidate(
+        kind="unit",
+        id=unit.id,
+        name=unit.name,
+        agency=unit.agency,
+        dials=(unit.dial,),
+        ring_timeout=unit.ring_timeout,
+        distance_km=round(distance_km, 2),
+    )
 
 
 def fallback_candidate(directory: Directory) -> Candidate:
     group = directory.fallback_group
     agency = next((key for key, a in directory.agencies.items() if a.kind == "command-center"), None)
-    return Candidate(kind="group", id="fallback", name=group.name, agency=agency,
-                     dials=tuple(group.dial), ring_timeout=group.ring_timeout)
+    return Candidate(
+        kind="group",
+        id="fallback",
+        name=group.name,
+        agency=agency,
+        dials=tuple(group.dial),
+        ring_timeout=group.ring_timeout,
+    )

@@ -4,6 +4,7 @@ A unit's ``dial`` is an Asterisk dial string: ``PJSIP/<endpoint>`` for a line
 that registers to our Asterisk (an endpoint of that name is generated), or
 ``PJSIP/<number>@trunk`` for a number reached over the telco trunk.
 """
+
 from __future__ import annotations
 
 from pydantic import BaseModel, Field

@@ -4,6 +4,7 @@ Loading is an idempotent upsert: units and agencies that are no longer in
 the file are removed, the rest updated in place, in one transaction. Cases
 refer to units by id as text, so removing a unit never touches history.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -68,7 +69,9 @@ def read_directory(session: Session) -> Directory:
     parts = {part.name: part.body for part in session.exec(select(DirectoryPart)).all()}
     missing = [name for name in _PARTS if name not in parts]
     if missing:
-        raise DirectoryError([f"database: no directory loaded (missing {', '.join(missing)}); run `siaga directory load`"])
+        raise DirectoryError(
+            [f"database: no directory loaded (missing {', '.join(missing)}); run `siaga directory load`"]
+        )
     agencies = {a.id: Agency(name=a.name, kind=a.kind) for a in session.exec(select(AgencyRecord)).all()}
     units = [
         Unit.model_validate(record.model_dump(exclude={"position"}))

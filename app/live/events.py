@@ -5,6 +5,7 @@ live web pages read the same classes back with ``from_json``. They are plain
 frozen dataclasses on purpose: building one never validates and never raises,
 so announcing an event can never break a call.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -128,8 +129,18 @@ class LiveStateRestored(LiveEvent):
 
 KINDS: dict[str, type[LiveEvent]] = {
     cls.kind: cls
-    for cls in (CallReceived, CallResumed, IvrChoiceMade, CallForwarded, AgencyRinging, AgencyMissed,
-                CallConnected, CallFellBack, CallEnded, LiveStateRestored)
+    for cls in (
+        CallReceived,
+        CallResumed,
+        IvrChoiceMade,
+        CallForwarded,
+        AgencyRinging,
+        AgencyMissed,
+        CallConnected,
+        CallFellBack,
+        CallEnded,
+        LiveStateRestored,
+    )
 }
 
 

@@ -13,6 +13,7 @@ by every event, is how a lost hang-up or a crash stops leaking), ``siaga:calls:a
 tickets, scored by arrival time) and every event as JSON on ``siaga:events``.
 One call service owns these keys.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,15 @@ def call_key(ticket: str) -> str:
 
 
 class LivePublisher:
-    def __init__(self, redis_url: str | None, *, queue_size: int = 1000, ttl_seconds: int = 4 * 3600,
-                 max_backoff: float = 2.0, heartbeat: float = 1.0) -> None:
+    def __init__(
+        self,
+        redis_url: str | None,
+        *,
+        queue_size: int = 1000,
+        ttl_seconds: int = 4 * 3600,
+        max_backoff: float = 2.0,
+        heartbeat: float = 1.0,
+    ) -> None:
         self.url = redis_url or None  # None or "": disabled (no Redis in this deployment)
         self.ttl, self.max_backoff, self.heartbeat = ttl_seconds, max_backoff, heartbeat
         self.active = ActiveCalls()
@@ -88,8 +96,9 @@ class LivePublisher:
             return
         delay = 0.1
         while True:
-            client = Redis.from_url(self.url, socket_connect_timeout=1, socket_timeout=2,
-                                    retry=Retry(NoBackoff(), 0))  # our own loop does the retrying
+            client = Redis.from_url(
+                self.url, socket_connect_timeout=1, socket_timeout=2, retry=Retry(NoBackoff(), 0)
+            )  # our own loop does the retrying
             try:
                 await self._restore(client)
                 delay = 0.1
@@ -120,9 +129,13 @@ class LivePublisher:
             pipe.publish(CHANNEL, LiveStateRestored("", active=len(calls)).to_json())
         await pipe.execute()
         if self._down_since is not None:
-            log.info("live views recovered: Redis is back after %.0fs; %d events were not published; "
-                     "live state of %d active calls restored", time.monotonic() - self._down_since,
-                     self._unsent, len(calls))
+            log.info(
+                "live views recovered: Redis is back after %.0fs; %d events were not published; "
+                "live state of %d active calls restored",
+                time.monotonic() - self._down_since,
+                self._unsent,
+                len(calls),
+            )
             self._down_since = None
         self.state, self._unsent = "ok", 0
 
@@ -182,8 +195,11 @@ class LivePublisher:
     def _down(self, exc: BaseException) -> None:
         if self._down_since is None:
             self._down_since = time.monotonic()
-            log.warning("live views degraded: Redis at %s is not reachable (%s); calls and cases are "
-                        "unaffected; reconnecting", _where(self.url), exc or type(exc).__name__)
+            log.warning(
+                "live views degraded: Redis at %s is not reachable (%s); calls and cases are unaffected; reconnecting",
+                _where(self.url),
+                exc or type(exc).__name__,
+            )
         self.state = "degraded"
 
     async def _discard_for(self, seconds: float) -> bool:

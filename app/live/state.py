@@ -5,6 +5,7 @@ and for what goes into each call's Redis hash, so the snapshot written back
 after a Redis outage is exactly what the events would have written. Values
 are strings because that is what a Redis hash holds.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -43,8 +44,17 @@ class ActiveCalls:
         elif isinstance(event, ev.IvrChoiceMade):
             call[event.field] = event.value
         elif isinstance(event, ev.CallForwarded):
-            call.update({k: v for k, v in (("category", event.category), ("district", event.district),
-                                           ("language", event.language)) if v})
+            call.update(
+                {
+                    k: v
+                    for k, v in (
+                        ("category", event.category),
+                        ("district", event.district),
+                        ("language", event.language),
+                    )
+                    if v
+                }
+            )
         elif isinstance(event, ev.AgencyRinging):  # a set: Asterisk may say "Ringing" twice
             ringing = _units(call["ringing"])
             call["ringing"] = ringing + [event.unit] * (event.unit not in ringing)

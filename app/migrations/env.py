@@ -4,6 +4,7 @@
 Run by hand (``alembic -c app/migrations/alembic.ini upgrade head``) it uses
 the configured ``DATABASE_URL`` instead.
 """
+
 from __future__ import annotations
 
 from alembic import context

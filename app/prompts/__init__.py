@@ -4,6 +4,7 @@ Asterisk plays a prompt as sound ``siaga/<lang>/<name>`` (see
 ``app.asterisk.constants.sound``); the files are built into ``var/prompts/``
 and installed into Asterisk's sounds folder.
 """
+
 from app.prompts.render import (
     RECORDED,
     VOICES,

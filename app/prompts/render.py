@@ -5,6 +5,7 @@ source changed: the text and voice for a generated prompt, the file content
 for an operator recording. A recording at ``prompts/recorded/<lang>/<name>.wav``
 (or ``prompts/recorded/demo/<unit-id>.wav``) always wins over the generated voice.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -65,7 +66,9 @@ def load_catalogue(path: Path) -> dict[str, dict[str, str]]:
         raise PromptError(f"{path}: prompts: must be a mapping of name -> {{id: ..., en: ...}}")
     for name, texts in prompts.items():
         if texts is not None and not isinstance(texts, dict):
-            raise PromptError(f"{path}: prompts.{name}: must be a mapping of language -> text, not {type(texts).__name__}")
+            raise PromptError(
+                f"{path}: prompts.{name}: must be a mapping of language -> text, not {type(texts).__name__}"
+            )
         missing = [lang for lang in VOICES if not (texts or {}).get(lang)]
         if missing:
             raise PromptError(f"{path}: prompt {name!r} has no text for {', '.join(missing)}")
@@ -74,7 +77,9 @@ def load_catalogue(path: Path) -> dict[str, dict[str, str]]:
 
 def plan(catalogue: dict[str, dict[str, str]], directory: Directory | None, recorded_dir: Path = RECORDED) -> list[Job]:
     """Every file to build: each prompt in each language, plus the demo responders."""
-    wanted = [(f"{lang}/{name}", texts[lang], voice) for name, texts in catalogue.items() for lang, voice in VOICES.items()]
+    wanted = [
+        (f"{lang}/{name}", texts[lang], voice) for name, texts in catalogue.items() for lang, voice in VOICES.items()
+    ]
     if directory is not None:
         speakers = [(u.id, u.name) for u in directory.units] + [("fallback", directory.fallback_group.name)]
         wanted += [(f"demo/{key}", DEMO_TEXT.format(name=name), DEMO_VOICE) for key, name in speakers]
@@ -152,7 +157,11 @@ def _build(job: Job, target: Path) -> None:
             _run(["espeak-ng", "-v", job.voice, "-s", "175", "-w", str(source), "--stdin"], job, stdin=job.text)
         out = Path(tmp) / "out.wav"
         # A recording is the operator's file: name it, not the build output, when sox cannot read it.
-        _run(["sox", str(source), *SOX_OUT, str(out), "norm", "-3"], job, what=str(job.recorded) if job.recorded else None)
+        _run(
+            ["sox", str(source), *SOX_OUT, str(out), "norm", "-3"],
+            job,
+            what=str(job.recorded) if job.recorded else None,
+        )
         shutil.move(out, target)  # whole files only: Asterisk may be playing the old one
 
 
@@ -174,8 +183,13 @@ class _progress:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._bar = Progress(TextColumn("prompts"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                             TextColumn("{task.fields[last]}"))
+        self._bar = Progress(
+            TextColumn("prompts"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[last]}"),
+        )
         self._bar.start()
         self._task = self._bar.add_task("prompts", total=total, completed=cached, last=f"{cached} unchanged")
 

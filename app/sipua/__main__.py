@@ -5,6 +5,7 @@ SIGTERM/SIGINT, error): hang up, release recordings, unregister, destroy the
 library, report ``stopped``, then leave with ``os._exit`` -- letting the
 interpreter garbage-collect SWIG objects after ``libDestroy`` can crash.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     emit = take_stdout()  # before pjsua2 is imported: its C logging writes to fd 1
     try:
         from app.sipua.phone import Phone
+
         phone = Phone(emit, args.bind, args.port, args.log_level)
     except Exception as exc:  # pjsua2 missing, port taken, bad address
         emit("error", what="start", message=describe(exc))

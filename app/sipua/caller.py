@@ -5,6 +5,7 @@ up, or it is refused), when ``--duration`` after answer has passed, or when the
 ``--timeout`` safety limit strikes (exit code 3). No registration: the trunk
 knows us by source address; ``--from-user`` is the caller number in From.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,7 @@ class Caller:
             return
         if args.timeout:
             phone.later(args.timeout, self._timed_out)
-        self.call = UaCall(phone, self.account, 1, play=args.play, record=args.record,
-                           on_state=self._on_state)
+        self.call = UaCall(phone, self.account, 1, play=args.play, record=args.record, on_state=self._on_state)
         prm = pj.CallOpParam(True)
         prm.opt.audioCount, prm.opt.videoCount = 1, 0
         phone.emit("calling", call=1, target=args.target, from_user=args.from_user)

@@ -6,13 +6,14 @@ soon as audio flows (so early media is heard too), the player only once the
 call is answered, and both are released right after the call ends -- closing
 the recorder is what writes the final WAV header.
 """
+
 from __future__ import annotations
 
 import os
 import struct
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pjsua2 as pj
 
@@ -23,10 +24,17 @@ DTMF_METHODS = {pj.PJSUA_DTMF_METHOD_RFC2833: "rfc4733", pj.PJSUA_DTMF_METHOD_SI
 
 
 class UaCall(pj.Call):
-    def __init__(self, phone: Phone, account: pj.Account, number: int, *,
-                 play: str | None = None, record: str | None = None,
-                 on_state: Callable[["UaCall", pj.CallInfo], None] | None = None,
-                 call_id: int = pj.PJSUA_INVALID_ID) -> None:
+    def __init__(
+        self,
+        phone: Phone,
+        account: pj.Account,
+        number: int,
+        *,
+        play: str | None = None,
+        record: str | None = None,
+        on_state: Callable[[UaCall, pj.CallInfo], None] | None = None,
+        call_id: int = pj.PJSUA_INVALID_ID,
+    ) -> None:
         super().__init__(account, call_id)
         self.phone, self.number = phone, number
         self.play_path, self.record_path = play, record
@@ -55,8 +63,13 @@ class UaCall(pj.Call):
             self._connect_media()
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED and not self.ended:
             self.ended, self.audio = True, None
-            self.emit("disconnected", code=info.lastStatusCode, reason=info.lastReason,
-                      answered=self.confirmed, seconds=info.connectDuration.sec)
+            self.emit(
+                "disconnected",
+                code=info.lastStatusCode,
+                reason=info.lastReason,
+                answered=self.confirmed,
+                seconds=info.connectDuration.sec,
+            )
             self.phone.later(0, self.release_media)  # not inside pjsua's callback locks
         if self.on_state:
             self.on_state(self, info)

@@ -6,6 +6,7 @@ of stderr); ``wait_for`` blocks on a condition with a deadline -- no sleeps --
 and hands out each matching event once, in arrival order, so three
 ``wait_for("dtmf")`` calls return three digits in the order they arrived.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,12 +51,19 @@ class SipUa:
         self._taken: set[int] = set()
         self._changed = threading.Condition()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.sipua", *argv], cwd=ROOT,
+            [sys.executable, "-m", "app.sipua", *argv],
+            cwd=ROOT,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))},
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, bufsize=1)
-        self._readers = [threading.Thread(target=self._read_events, daemon=True),
-                         threading.Thread(target=self._read_stderr, daemon=True)]
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self._readers = [
+            threading.Thread(target=self._read_events, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
         for reader in self._readers:
             reader.start()
 
@@ -86,8 +94,11 @@ class SipUa:
         with self._changed:
             while True:
                 for i, candidate in enumerate(self.events):
-                    if i not in self._taken and candidate.get("event") == event and \
-                            all(candidate.get(k) == v for k, v in match.items()):
+                    if (
+                        i not in self._taken
+                        and candidate.get("event") == event
+                        and all(candidate.get(k) == v for k, v in match.items())
+                    ):
                         self._taken.add(i)
                         return candidate
                 left = deadline - time.monotonic()
@@ -99,9 +110,10 @@ class SipUa:
         code = self.proc.poll()
         state = "is still running" if code is None else f"exited with code {code}"
         wanted = event + (f" {match}" if match else "")
-        lines = [f"{self.name}: no '{wanted}' event within {timeout:g}s; the UA {state}.",
-                 "Its last events:"]
-        lines += [f"  {json.dumps({k: v for k, v in e.items() if k != 'at'})}" for e in self.events[-15:]] or ["  (none)"]
+        lines = [f"{self.name}: no '{wanted}' event within {timeout:g}s; the UA {state}.", "Its last events:"]
+        lines += [f"  {json.dumps({k: v for k, v in e.items() if k != 'at'})}" for e in self.events[-15:]] or [
+            "  (none)"
+        ]
         lines += ["Its last stderr lines:"] + [f"  {s}" for s in list(self.stderr_tail)[-15:]]
         return "\n".join(lines)
 
@@ -131,7 +143,7 @@ class SipUa:
             reader.join(timeout)
         return self.proc.returncode
 
-    def __enter__(self) -> "SipUa":
+    def __enter__(self) -> SipUa:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -154,15 +166,14 @@ def _start(argv: list[str], name: str, wait_ready: bool) -> SipUa:
     return ua
 
 
-def start_line(user: str, password: str | None = None, registrar: str | None = None, *,
-               wait_ready: bool = True, **opts: Any) -> SipUa:
+def start_line(
+    user: str, password: str | None = None, registrar: str | None = None, *, wait_ready: bool = True, **opts: Any
+) -> SipUa:
     """A ``line`` UA (registers when ``registrar`` is given); returns once it is ``ready``."""
-    argv = ["line", *_argv({"user": user, "password": password, "registrar": registrar,
-                            **_absolute_files(opts)})]
+    argv = ["line", *_argv({"user": user, "password": password, "registrar": registrar, **_absolute_files(opts)})]
     return _start(argv, f"line {user}", wait_ready)
 
 
 def start_call(target: str, *, wait_ready: bool = True, **opts: Any) -> SipUa:
     """A ``call`` UA dialling ``target`` at once; returns once it is ``ready``."""
     return _start(["call", *_argv({"target": target, **_absolute_files(opts)})], f"call {target}", wait_ready)
-

@@ -4,13 +4,14 @@ Principle: stdout belongs to the events alone. pjsip's C code and stray prints
 write to file descriptor 1 too, so ``take_stdout`` moves the real stdout to a
 private descriptor and points descriptor 1 at stderr before pjsua2 is loaded.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 
@@ -28,7 +29,7 @@ class Emitter:
         record = {
             "event": event,
             "t": round(time.monotonic(), 3),
-            "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             **fields,
         }
         try:

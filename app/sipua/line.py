@@ -5,6 +5,7 @@ answer, ring forever, busy, decline); a call arriving while another is up gets
 486. Registration is optional: without ``--registrar`` the line only listens on
 its port and is called directly by URI.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,7 @@ from app.sipua.phone import Phone
 
 
 class LineAccount(pj.Account):
-    def __init__(self, line: "Line") -> None:
+    def __init__(self, line: Line) -> None:
         super().__init__()
         self.line = line
 
@@ -47,8 +48,7 @@ class Line:
             cfg = phone.account_config(f"sip:{args.user}@{phone.bind}:{phone.port}")
         self.account = LineAccount(self)
         self.account.create(cfg)
-        phone.emit("ready", mode="line", bind=phone.bind, port=phone.port, user=args.user,
-                   registrar=args.registrar)
+        phone.emit("ready", mode="line", bind=phone.bind, port=phone.port, user=args.user, registrar=args.registrar)
         if args.run_for:
             phone.later(args.run_for, lambda: phone.finish(EXIT_OK, "run-for elapsed"))
 
@@ -69,8 +69,15 @@ class Line:
         # pjsua2 is done with ended calls; keep those still closing a recording
         self.calls = [c for c in self.calls if not (c.ended and c.recording_closed())]
         busy_now = any(not c.ended for c in self.calls)
-        call = UaCall(self.phone, self.account, number, play=args.play,
-                      record=recording_path(args.record, number), on_state=self._on_state, call_id=call_id)
+        call = UaCall(
+            self.phone,
+            self.account,
+            number,
+            play=args.play,
+            record=recording_path(args.record, number),
+            on_state=self._on_state,
+            call_id=call_id,
+        )
         self.calls.append(call)  # keep a reference: a collected Call would drop the call
         info = call.getInfo()
         call.emit("incoming", call_id=info.callIdString, remote=info.remoteUri, local=info.localUri)

@@ -7,12 +7,13 @@ sound device are queued for the main thread), and the main thread polls
 ``libHandleEvents``. Delays go through ``Phone.later`` -- timers checked by the
 same loop -- so no Python thread ever touches a pjsua2 object.
 """
+
 from __future__ import annotations
 
 import heapq
 import itertools
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import pjsua2 as pj
 

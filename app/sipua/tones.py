@@ -6,6 +6,7 @@ tone at that frequency and speech, noise or another tone score near 0.
 ``has_tone`` asks for enough consecutive tone windows, which stays true when
 voice prompts are recorded before or after the tone.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,12 +20,10 @@ WINDOW_SECONDS = 0.05
 TONE_RATIO = 0.5
 
 
-def write_tone_wav(path: str | Path, freq_hz: float, seconds: float, rate: int = 8000,
-                   amplitude: float = 0.5) -> Path:
+def write_tone_wav(path: str | Path, freq_hz: float, seconds: float, rate: int = 8000, amplitude: float = 0.5) -> Path:
     """A mono 16-bit PCM sine tone at ``amplitude`` of full scale."""
     peak = amplitude * 32767
-    samples = array("h", (int(peak * math.sin(2 * math.pi * freq_hz * n / rate))
-                          for n in range(int(seconds * rate))))
+    samples = array("h", (int(peak * math.sin(2 * math.pi * freq_hz * n / rate)) for n in range(int(seconds * rate))))
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
@@ -49,7 +48,7 @@ def _windows(samples: array, rate: int, freq_hz: float) -> list[tuple[float, flo
     result = []
     for start in range(0, len(samples) - size + 1, size):
         s1 = s2 = total = 0.0
-        for x in samples[start:start + size]:
+        for x in samples[start : start + size]:
             s1, s2 = x + coeff * s1 - s2, s1
             total += x * x
         power = s1 * s1 + s2 * s2 - coeff * s1 * s2  # |X(f)|^2
@@ -60,7 +59,7 @@ def _windows(samples: array, rate: int, freq_hz: float) -> list[tuple[float, flo
 def _segment(wav_path: str | Path, freq_hz: float, start: float, end: float | None):
     samples, rate = _read(wav_path)
     last = len(samples) if end is None else int(end * rate)
-    return _windows(samples[int(start * rate):last], rate, freq_hz)
+    return _windows(samples[int(start * rate) : last], rate, freq_hz)
 
 
 def tone_ratio(wav_path: str | Path, freq_hz: float, start: float = 0.0, end: float | None = None) -> float:
@@ -70,8 +69,7 @@ def tone_ratio(wav_path: str | Path, freq_hz: float, start: float = 0.0, end: fl
     return min(1.0, sum(e for e, _ in windows) / total) if total else 0.0
 
 
-def has_tone(wav_path: str | Path, freq_hz: float, min_seconds: float = 0.5,
-             min_ratio: float = TONE_RATIO) -> bool:
+def has_tone(wav_path: str | Path, freq_hz: float, min_seconds: float = 0.5, min_ratio: float = TONE_RATIO) -> bool:
     """True when ``freq_hz`` dominates at least ``min_seconds`` of consecutive windows."""
     needed = max(1, math.ceil(min_seconds / WINDOW_SECONDS - 1e-9))
     run = 0

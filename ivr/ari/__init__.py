@@ -5,6 +5,7 @@ subclasses; ``EventStream`` keeps the events websocket open, reconnecting
 with backoff. Both are built by the composition root and handed to the
 parts that need them: nothing here is global.
 """
+
 from ivr.ari.client import AriClient
 from ivr.ari.errors import (
     AriAuthError,

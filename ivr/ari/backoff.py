@@ -1,8 +1,9 @@
 """Exponential reconnect delays with a little jitter, capped."""
+
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 
 class Backoff:

@@ -5,6 +5,7 @@ helper is one row of ``operations.OPERATIONS`` plus its query parameters, and
 ids (channel, playback, bridge) are chosen by the caller, so an event that
 arrives before the HTTP answer can already be matched to what we asked for.
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,11 +61,11 @@ class AriClient:
         )
 
     @classmethod
-    def from_settings(cls, ari, **kwargs: Any) -> "AriClient":
+    def from_settings(cls, ari, **kwargs: Any) -> AriClient:
         """From ``app.settings.AriSettings``."""
         return cls(ari.base_url, ari.user, ari.password or "", **kwargs)
 
-    async def __aenter__(self) -> "AriClient":
+    async def __aenter__(self) -> AriClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -130,8 +131,14 @@ class AriClient:
         variables: dict[str, str] | None = None,
         originator: str | None = None,
     ) -> dict:
-        params = {"endpoint": endpoint, "app": app, "appArgs": app_args, "callerId": caller_id,
-                  "timeout": timeout, "originator": originator}
+        params = {
+            "endpoint": endpoint,
+            "app": app,
+            "appArgs": app_args,
+            "callerId": caller_id,
+            "timeout": timeout,
+            "originator": originator,
+        }
         return await self._op("originate", channel_id=channel_id, params=params, json=_variables(variables))
 
     async def create_channel(
@@ -146,8 +153,14 @@ class AriClient:
         variables: dict[str, str] | None = None,
     ) -> dict:
         """Create a channel without dialling it (``dial`` does): lets us set it up first."""
-        params = {"endpoint": endpoint, "channelId": channel_id, "app": app, "appArgs": app_args,
-                  "originator": originator, "formats": formats}
+        params = {
+            "endpoint": endpoint,
+            "channelId": channel_id,
+            "app": app,
+            "appArgs": app_args,
+            "originator": originator,
+            "formats": formats,
+        }
         return await self._op("create_channel", params=params, json=_variables(variables))
 
     async def dial(self, channel_id: str, caller: str | None = None, timeout: int | None = None) -> None:
@@ -188,7 +201,9 @@ class AriClient:
     async def list_bridges(self) -> list[dict]:
         return await self._op("list_bridges")
 
-    async def play_on_bridge(self, bridge_id: str, playback_id: str, media: str | list[str], lang: str | None = None) -> dict:
+    async def play_on_bridge(
+        self, bridge_id: str, playback_id: str, media: str | list[str], lang: str | None = None
+    ) -> dict:
         params = {"media": _csv(media), "lang": lang}
         return await self._op("play_on_bridge", bridge_id=bridge_id, playback_id=playback_id, params=params)
 
@@ -247,8 +262,7 @@ class AriClient:
         (``RESTResponse``, checked): they are always let through.
         """
         types = sorted({*allowed, "RESTResponse"}) if allowed else []
-        return await self._op("event_filter", app=app, json={"allowed": [{"type": t} for t in types],
-                                                              "disallowed": []})
+        return await self._op("event_filter", app=app, json={"allowed": [{"type": t} for t in types], "disallowed": []})
 
 
 def _fill(template: str, path_args: dict[str, str]) -> str:

@@ -5,6 +5,7 @@ connection dropped): retrying later may help. Every other ``AriError``
 means Asterisk answered and rejected the request; its ``message`` is the
 ``message`` field Asterisk put in the response body.
 """
+
 from __future__ import annotations
 
 

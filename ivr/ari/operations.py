@@ -4,6 +4,7 @@ Each helper is named after its row and sends exactly this method and path,
 so a test can hold the whole table against Asterisk's shipped API
 description (``rest-api/*.json``) and catch a typo before a live call does.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple

@@ -13,13 +13,15 @@ connection lost with requests in flight fails them with ``AriUnavailable``,
 exactly as a broken HTTP request would (they are not resent: a POST may have
 been carried out).
 """
+
 from __future__ import annotations
 
 import asyncio
 import itertools
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from ivr.ari.errors import AriUnavailable, error_for
@@ -77,8 +79,10 @@ class RestOverStream:
         try:
             await self.request("GET", self.probe_path, None, None, probe=True)
         except Exception as exc:  # an Asterisk without REST over websocket: HTTP it is
-            log.info("ARI requests stay on HTTP: the events websocket did not answer a request (%s)",
-                     str(exc) or type(exc).__name__)
+            log.info(
+                "ARI requests stay on HTTP: the events websocket did not answer a request (%s)",
+                str(exc) or type(exc).__name__,
+            )
             return
         if generation == self._generation and self._send is not None:
             self.ready = True

@@ -10,6 +10,7 @@ readable log line and a retry with capped exponential backoff; only
 connection also carries REST requests once it is up (``rest_ws.py``); their
 answers are taken out of the stream before the events are handed on.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,9 @@ import inspect
 import json
 import logging
 from base64 import b64encode
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from pydantic import SecretStr
@@ -64,8 +66,13 @@ class EventStream:
         self._backoff = Backoff(initial_backoff, max_backoff)
         self._stable_after = stable_after
         self._connect_options: dict[str, Any] = dict(
-            ping_interval=ping_interval, ping_timeout=ping_timeout, open_timeout=open_timeout,
-            close_timeout=1.0, max_size=2**24, proxy=None, compression=None,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            open_timeout=open_timeout,
+            close_timeout=1.0,
+            max_size=2**24,
+            proxy=None,
+            compression=None,
         )
         self.rest = rest
         self._stop = asyncio.Event()
@@ -82,10 +89,9 @@ class EventStream:
         self.last_delay: float | None = None
 
     @classmethod
-    def from_settings(cls, ari, **kwargs: Any) -> "EventStream":
+    def from_settings(cls, ari, **kwargs: Any) -> EventStream:
         """From ``app.settings.AriSettings``."""
-        return cls(ari.base_url, ari.user, ari.password or "", ari.app,
-                   max_backoff=ari.reconnect_max_seconds, **kwargs)
+        return cls(ari.base_url, ari.user, ari.password or "", ari.app, max_backoff=ari.reconnect_max_seconds, **kwargs)
 
     @property
     def reconnects(self) -> int:
@@ -104,8 +110,9 @@ class EventStream:
                 self.state = "connecting"
                 up_since = None
                 try:
-                    self._ws = await self._unless_stopped(connect(self.url, additional_headers=self._headers,
-                                                                  **self._connect_options))
+                    self._ws = await self._unless_stopped(
+                        connect(self.url, additional_headers=self._headers, **self._connect_options)
+                    )
                     if self._ws is None:
                         break
                     up_since = loop.time()
@@ -131,7 +138,9 @@ class EventStream:
             self.state = "stopped"
             self.connected.clear()
 
-    async def _session(self, ws: ClientConnection, on_event: EventHandler, on_connected: ConnectedHandler | None) -> None:
+    async def _session(
+        self, ws: ClientConnection, on_event: EventHandler, on_connected: ConnectedHandler | None
+    ) -> None:
         async with ws:
             self.connects += 1
             self.state = "connected"

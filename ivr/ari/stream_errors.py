@@ -3,6 +3,7 @@
 An operator reading the log should know at once whether Asterisk is down,
 the password is wrong, ARI is not enabled, or a live connection was lost.
 """
+
 from __future__ import annotations
 
 import errno
@@ -32,8 +33,10 @@ def describe_failure(exc: BaseException | None, where: str, user: str) -> str:
 
 def _refused_upgrade(status: int, where: str, user: str) -> str:
     if status in (401, 403):
-        return (f"ARI at {where} refused user '{user}' (HTTP {status}): wrong ARI user or password "
-                "(ari.conf, SIAGA_ARI__USER / SIAGA_ARI__PASSWORD)")
+        return (
+            f"ARI at {where} refused user '{user}' (HTTP {status}): wrong ARI user or password "
+            "(ari.conf, SIAGA_ARI__USER / SIAGA_ARI__PASSWORD)"
+        )
     if status == 404:
         return f"no ARI events endpoint at {where} (HTTP 404): is res_ari loaded and http.conf enabled?"
     return f"ARI at {where} refused the events websocket (HTTP {status})"

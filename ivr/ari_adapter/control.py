@@ -12,6 +12,7 @@ Asterisk quirks handled here:
 - The demo responder is a Local channel; its ``;1`` half is ours (our id) and
   enters Stasis only when the ``;2`` half has run ``Answer()``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,9 @@ LEG_APP_ARG = "leg"  # Stasis args of an agency leg; callers carry their line nu
 
 
 class AriCallControl:
-    def __init__(self, client: AriClient, *, app: str, key: str, caller_channel: str, demo: bool,
-                 recordings: Spool | None = None) -> None:
+    def __init__(
+        self, client: AriClient, *, app: str, key: str, caller_channel: str, demo: bool, recordings: Spool | None = None
+    ) -> None:
         self.client, self.app, self.key, self.caller = client, app, key, caller_channel
         self.demo = demo
         self.recordings = recordings or AriSpool(client)  # where MixMonitor's file is taken from

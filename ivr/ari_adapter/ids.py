@@ -1,4 +1,5 @@
 """Our resource ids: ``sg<key>-<suffix>``; the call key is recoverable from the id alone."""
+
 from __future__ import annotations
 
 import uuid

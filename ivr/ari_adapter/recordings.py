@@ -16,6 +16,7 @@ A recording not found in the local folder, or one we may not read or remove
 (another user's files: one warning), is asked of ARI, so a wrong guess about
 where Asterisk runs costs speed, never a recording.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -90,8 +91,11 @@ class LocalSpool:
     def _warn(self, exc: OSError) -> None:
         if not self._warned:
             self._warned = True
-            log.warning("Asterisk's recordings folder %s not usable here (%s); recordings are fetched over ARI",
-                        self.folder, exc)
+            log.warning(
+                "Asterisk's recordings folder %s not usable here (%s); recordings are fetched over ARI",
+                self.folder,
+                exc,
+            )
 
 
 def spool(client: AriClient, folder: Path | None) -> Spool:

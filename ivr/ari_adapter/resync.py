@@ -15,10 +15,11 @@ While the websocket was down events were lost, so nothing is trusted:
 - one of our bridges that no caller is in any more (the caller hung up while
   the service was down) is removed, and the agency line left in it released.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from ivr.ari_adapter import ids
 from ivr.calls import events as ev
@@ -27,8 +28,15 @@ log = logging.getLogger("siaga.resync")
 
 
 class Resync:
-    def __init__(self, client, router, *, app: str, adopt: Callable[[dict], Awaitable[None]],
-                 adopt_connected: Callable[[dict, str, str], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        client,
+        router,
+        *,
+        app: str,
+        adopt: Callable[[dict], Awaitable[None]],
+        adopt_connected: Callable[[dict, str, str], Awaitable[None]] | None = None,
+    ) -> None:
         self.client, self.router, self.app, self.adopt = client, router, app, adopt
         self.adopt_connected = adopt_connected  # (caller channel, call key, agency leg)
         self.connects = 0
@@ -49,7 +57,7 @@ class Resync:
         except Exception:
             bridges = []
         bridged = {cid: b for b in bridges for cid in b.get("channels", [])}
-        for key, worker in list(self.router.workers.items()):
+        for worker in list(self.router.workers.values()):
             if worker.caller not in alive:
                 worker.post(ev.CallerHungUp())
             elif self.connects > 1:
@@ -64,8 +72,9 @@ class Resync:
                 if found and self.adopt_connected:
                     key, leg = found
                     if key not in self.router.workers:
-                        log.warning("resync: caller %s is talking on agency leg %s; adopted as connected",
-                                    channel["id"], leg)
+                        log.warning(
+                            "resync: caller %s is talking on agency leg %s; adopted as connected", channel["id"], leg
+                        )
                         await self.adopt_connected(channel, key, leg)
                 elif ids.key_of(channel["id"]) is None:
                     log.warning("resync: %s is bridged and stays connected (not tracked after restart)", channel["id"])
@@ -84,7 +93,12 @@ class Resync:
         for bridge in bridges:
             await self._release_if_left(bridge)
         if self.connects > 1 or self.router.workers:
-            log.info("resync #%d: %d calls live, %d channels in Asterisk", self.connects, len(self.router.workers), len(channels))
+            log.info(
+                "resync #%d: %d calls live, %d channels in Asterisk",
+                self.connects,
+                len(self.router.workers),
+                len(channels),
+            )
 
     @staticmethod
     def _our_conversation(caller: str, bridge: dict) -> tuple[str, str] | None:
@@ -102,7 +116,9 @@ class Resync:
         members = bridge.get("channels", [])
         if key is None or key in self.router.workers or any(ids.key_of(c) is None for c in members):
             return
-        log.info("resync: releasing bridge %s of a call that ended (%d channels left in it)", bridge["id"], len(members))
+        log.info(
+            "resync: releasing bridge %s of a call that ended (%d channels left in it)", bridge["id"], len(members)
+        )
         for member in members:
             try:
                 await self.client.hangup(member)

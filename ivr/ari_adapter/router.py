@@ -5,11 +5,12 @@ it finds the call the event belongs to and puts it on that call's queue. Each
 call's worker handles its events in order; a slow call (a slow database
 write, a slow ARI request) delays only itself.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from ivr.ari_adapter import ids
 from ivr.ari_adapter.translate import translate
@@ -22,7 +23,13 @@ FlowFactory = Callable[[str, dict, Callable[[object], None]], object]
 
 class CallWorker:
     def __init__(
-        self, key: str, caller_channel: str, flow_factory: FlowFactory, first: dict, *, resumed: bool = False,
+        self,
+        key: str,
+        caller_channel: str,
+        flow_factory: FlowFactory,
+        first: dict,
+        *,
+        resumed: bool = False,
         connected_leg: str | None = None,
     ) -> None:
         self.key, self.caller, self.resumed = key, caller_channel, resumed
@@ -57,7 +64,9 @@ class CallWorker:
 
 
 class CallRouter:
-    def __init__(self, flow_factory: FlowFactory, *, on_orphan: Callable[[dict], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self, flow_factory: FlowFactory, *, on_orphan: Callable[[dict], Awaitable[None]] | None = None
+    ) -> None:
         self.flow_factory = flow_factory
         self.on_orphan = on_orphan
         self.workers: dict[str, CallWorker] = {}
@@ -78,8 +87,9 @@ class CallRouter:
         if event.get("type") == "StasisStart":
             self.start_call(event)
 
-    def start_call(self, event: dict, *, resumed: bool = False, key: str | None = None,
-                   connected_leg: str | None = None) -> CallWorker:
+    def start_call(
+        self, event: dict, *, resumed: bool = False, key: str | None = None, connected_leg: str | None = None
+    ) -> CallWorker:
         """A worker for a new call; ``key``: an adopted call keeps the key its ids carry (bridge, legs)."""
         channel = event["channel"]["id"]
         key = key or ids.new_key()
@@ -116,5 +126,7 @@ class CallRouter:
 
 def _ids(event: dict) -> str:
     return " ".join(
-        f"{field}={(event.get(field) or {}).get('id')}" for field in ("channel", "peer", "playback", "bridge") if event.get(field)
+        f"{field}={(event.get(field) or {}).get('id')}"
+        for field in ("channel", "peer", "playback", "bridge")
+        if event.get(field)
     )

@@ -8,14 +8,16 @@ the flow knows whether it sent the caller away itself.
 A Local channel's ``;2`` half (the demo responder) runs in the dialplan and
 is not ours to follow.
 """
+
 from __future__ import annotations
 
 from ivr.ari_adapter import ids
 from ivr.calls import events as ev
 
 # Every ARI event type ``translate`` (and the router) reads: the service asks Asterisk for these only.
-EVENT_TYPES = frozenset({"StasisStart", "StasisEnd", "ChannelDtmfReceived", "PlaybackFinished",
-                         "ChannelDestroyed", "ChannelStateChange"})
+EVENT_TYPES = frozenset(
+    {"StasisStart", "StasisEnd", "ChannelDtmfReceived", "PlaybackFinished", "ChannelDestroyed", "ChannelStateChange"}
+)
 
 
 def translate(raw: dict, key: str, caller_channel: str) -> object | None:

@@ -13,13 +13,14 @@ checkpointed, are harmless when applied again. Only an op the database
 refuses for its content, again and again, is moved aside to
 ``rejected.jsonl`` (with a critical log).
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
@@ -42,13 +43,25 @@ GATHER_SECONDS = 0.1
 PROBE_SECONDS = 5.0  # idle: ask the database now and then, so the health endpoint knows without traffic
 PROBE = {"op": "probe"}
 # The database (or the way to it) is down: wait and try the same op again.
-TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
-             ConnectionError, TimeoutError, OSError)
+TRANSIENT = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
 
 
 class Applier:
-    def __init__(self, journal: Journal, sessions: Callable[[], Session], decode: Callable[[dict], dict],
-                 after_idle: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        sessions: Callable[[], Session],
+        decode: Callable[[dict], dict],
+        after_idle: Callable[[int], None],
+    ) -> None:
         self.journal, self.sessions, self.decode, self.after_idle = journal, sessions, decode, after_idle
         self.queue: deque[dict] = deque(journal.pending())
         self.applied = journal.checkpointed
@@ -154,13 +167,18 @@ class Applier:
             return
         except Exception as exc:  # the database answered, and said no
             if len(ops) > 1:  # which op? one at a time until past this batch
-                log.warning("case ops %s..%s refused as a batch, applying them one by one: %s",
-                            first["seq"], ops[-1]["seq"], _short(exc))
+                log.warning(
+                    "case ops %s..%s refused as a batch, applying them one by one: %s",
+                    first["seq"],
+                    ops[-1]["seq"],
+                    _short(exc),
+                )
                 self._careful_until = ops[-1]["seq"]
                 return
             self._refusals += 1
-            log.error("case op %s (%s %s) refused (%d): %s", first["seq"], first["op"], first["ticket"],
-                      self._refusals, exc)
+            log.error(
+                "case op %s (%s %s) refused (%d): %s", first["seq"], first["op"], first["ticket"], self._refusals, exc
+            )
             if self._refusals < REFUSALS_BEFORE_REJECT:
                 self._pause(self._backoff)
                 return
@@ -184,8 +202,9 @@ class Applier:
         self.degraded = False
 
     def _reject(self, op: dict, why: str) -> None:
-        log.critical("case op %s (%s %s) moved to %s: %s", op["seq"], op["op"], op["ticket"],
-                     self.journal.rejected_path, why)
+        log.critical(
+            "case op %s (%s %s) moved to %s: %s", op["seq"], op["op"], op["ticket"], self.journal.rejected_path, why
+        )
         self.journal.reject(op, why)
         self.rejected += 1
         if op["op"] == "open":
@@ -214,4 +233,3 @@ class Applier:
 
 def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-

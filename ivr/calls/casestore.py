@@ -7,6 +7,7 @@ and attempt numbers are made here, without the database (``TicketBook``).
 One applier thread then copies the ops into the database in order, riding
 out outages (``Applier``). A store owns its journal folder, one per database.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,9 +18,10 @@ import logging
 import queue
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from sqlmodel import Session
 
@@ -54,8 +56,14 @@ def journal_folder(journal_dir: Path, database_url: str) -> Path:
 
 
 class CaseStore:
-    def __init__(self, session_factory: Callable[[], Session], journal_dir: Path, *,
-                 compact_bytes: int = COMPACT_BYTES, drain_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        journal_dir: Path,
+        *,
+        compact_bytes: int = COMPACT_BYTES,
+        drain_seconds: float = 5.0,
+    ) -> None:
         self._sessions, self.compact_bytes, self.drain_seconds = session_factory, compact_bytes, drain_seconds
         self.journal = Journal(journal_dir)
         self.book = TicketBook()
@@ -91,8 +99,13 @@ class CaseStore:
             raise ValueError(f"line {line!r} is not one of {', '.join(LINES)}")
         received_at = as_utc(received_at)
         ticket = self.book.new_ticket(line, received_at)
-        await self.write(_op("open", ticket, dict(line=line, caller_number=caller_number, channel_id=channel_id,
-                                                   received_at=received_at)))
+        await self.write(
+            _op(
+                "open",
+                ticket,
+                dict(line=line, caller_number=caller_number, channel_id=channel_id, received_at=received_at),
+            )
+        )
         return ticket
 
     def update_op(self, ticket: str, **fields: Any) -> dict:
@@ -110,11 +123,15 @@ class CaseStore:
     async def event(self, ticket: str, kind: str, detail: dict | None = None, at: datetime | None = None) -> None:
         await self.write(self.event_op(ticket, kind, detail, at))
 
-    async def start_attempt(self, ticket: str, *, unit: str, agency: str, dial: str,
-                            started_at: datetime) -> AttemptKey:
+    async def start_attempt(
+        self, ticket: str, *, unit: str, agency: str, dial: str, started_at: datetime
+    ) -> AttemptKey:
         key = AttemptKey(ticket, self.book.new_attempt(ticket))
-        await self.write(_op("attempt", ticket, dict(seq=key.seq, unit=unit, agency=agency, dial=dial,
-                                                     started_at=as_utc(started_at))))
+        await self.write(
+            _op(
+                "attempt", ticket, dict(seq=key.seq, unit=unit, agency=agency, dial=dial, started_at=as_utc(started_at))
+            )
+        )
         return key
 
     async def update_attempt(self, key: AttemptKey, **fields: Any) -> None:

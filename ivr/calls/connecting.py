@@ -4,6 +4,7 @@ Principle: ``Forwarding`` (pure) decides which lines ring; these steps carry
 its decisions out through the port and keep the case's attempts in step.
 Part of ``CallFlow`` (a mixin: it uses the flow's state and port).
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,9 +27,15 @@ class Connecting:
         now = utcnow()
         self._cancel_timers()
         self.states.move(CallState.FORWARDING, f"ivr {fwd.reason}: {fwd.category}/{fwd.district}")
-        self.notify(live.CallForwarded(self.ticket, category=self.selections.get("category", fwd.category),
-                                       district=self.selections.get("district", fwd.district),
-                                       language=fwd.language, reason=fwd.reason))
+        self.notify(
+            live.CallForwarded(
+                self.ticket,
+                category=self.selections.get("category", fwd.category),
+                district=self.selections.get("district", fwd.district),
+                language=fwd.language,
+                reason=fwd.reason,
+            )
+        )
         fields = {
             "status": "forwarding",
             "ivr_completed_at": now,
@@ -45,9 +52,11 @@ class Connecting:
             self.connecting_prompt = True
             await self.port.play(prompt, fwd.language, CONNECTING)
         finally:  # the records follow the prompt (written even if it failed), in the same order as ever
-            await self._record_choices(chosen or [], self.store.update_op(self.ticket, **fields),
-                                       self.store.event_op(self.ticket, "ivr.completed",
-                                                           {"reason": fwd.reason, "route": fwd.category}))
+            await self._record_choices(
+                chosen or [],
+                self.store.update_op(self.ticket, **fields),
+                self.store.event_op(self.ticket, "ivr.completed", {"reason": fwd.reason, "route": fwd.category}),
+            )
         await self._decide(self.forwarding.start())
 
     async def _decide(self, decisions: list) -> None:
@@ -99,7 +108,8 @@ class Connecting:
         self.notify(live.AgencyMissed(self.ticket, unit=leg.candidate.id, outcome=outcome))
         await self.store.write(
             self.store.attempt_update_op(self.attempts[leg_id], outcome=outcome, ended_at=utcnow()),
-            self.store.event_op(self.ticket, "attempt.failed", {"unit": leg.candidate.id, "outcome": outcome}))
+            self.store.event_op(self.ticket, "attempt.failed", {"unit": leg.candidate.id, "outcome": outcome}),
+        )
         await self._decide(self.forwarding.ended(leg_id))
 
     async def _cancel_leg(self, leg_id: str) -> None:
@@ -123,9 +133,11 @@ class Connecting:
         self.notify(live.CallConnected(self.ticket, unit=leg.candidate.id))
         await self.store.write(
             self.store.attempt_update_op(self.attempts[leg.id], outcome="answered", answered_at=now),
-            self.store.update_op(self.ticket, status="connected", agency_answered_at=now,
-                                 answered_by_unit=leg.candidate.id),
-            self.store.event_op(self.ticket, "attempt.answered", {"unit": leg.candidate.id, "dial": leg.dial}))
+            self.store.update_op(
+                self.ticket, status="connected", agency_answered_at=now, answered_by_unit=leg.candidate.id
+            ),
+            self.store.event_op(self.ticket, "attempt.answered", {"unit": leg.candidate.id, "dial": leg.dial}),
+        )
 
 
 def _outcome(cause: int) -> str:

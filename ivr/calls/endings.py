@@ -5,6 +5,7 @@ closed) or ``_to_fallback`` (the dialplan's humans take the caller). Records
 never stand in the way of a caller reaching a human.
 Part of ``CallFlow`` (a mixin: it uses the flow's state and port).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,7 +50,8 @@ class Endings:
             await self._safely(self._save_recording())
             await self.store.write(
                 self.store.update_op(self.ticket, status="ended", disposition=disposition, ended_at=utcnow()),
-                self.store.event_op(self.ticket, "ended", {"disposition": disposition}))
+                self.store.event_op(self.ticket, "ended", {"disposition": disposition}),
+            )
         finally:
             # Even when a record failed (fail_safe logs it), the call is over: its worker must
             # stop, and fail_safe must not send a caller who has gone to the fallback route.
@@ -67,8 +69,12 @@ class Endings:
 
     async def _to_fallback(self, why: str) -> None:
         if self.adopted_leg:  # found talking to an agency after a restart: never pull it out of that
-            log.warning("%s not sent to the fallback route (%s): it is talking on leg %s",
-                        self.ticket or self.channel_id, why, self.adopted_leg)
+            log.warning(
+                "%s not sent to the fallback route (%s): it is talking on leg %s",
+                self.ticket or self.channel_id,
+                why,
+                self.adopted_leg,
+            )
             return
         self._cancel_timers()
         self.before_fallback = self.states.state
@@ -80,8 +86,10 @@ class Endings:
         await self._hand_to_dialplan()
 
     async def _write_fallback(self, why: str) -> None:
-        await self.store.write(self.store.update_op(self.ticket, status="fallback", disposition="fallback"),
-                               self.store.event_op(self.ticket, "fallback", {"why": why}))
+        await self.store.write(
+            self.store.update_op(self.ticket, status="fallback", disposition="fallback"),
+            self.store.event_op(self.ticket, "fallback", {"why": why}),
+        )
 
     async def _hand_to_dialplan(self) -> None:
         """Continue the caller in the dialplan fallback route; a few tries, then again on reconnect."""

@@ -2,6 +2,7 @@
 
 A *leg* is one outgoing call to an agency line, identified by our own id.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -7,12 +7,13 @@ hang-ups, ends in exactly one place (``_finish``) or in the dialplan
 fallback (``_to_fallback``), so a 112 caller is never simply dropped.
 Forwarding steps live in ``connecting.py``, endings in ``endings.py``.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from app.clock import utcnow
 from app.directory.schema import Directory
@@ -81,7 +82,9 @@ class CallFlow(Connecting, Endings):
             line=self.line, caller_number=self.caller_number, channel_id=self.channel_id, received_at=utcnow()
         )
         self.states = CallStates(self.ticket)
-        log.info("%s received on line %s from %s (channel %s)", self.ticket, self.line, self.caller_number, self.channel_id)
+        log.info(
+            "%s received on line %s from %s (channel %s)", self.ticket, self.line, self.caller_number, self.channel_id
+        )
         self.notify(live.CallReceived(self.ticket, line=self.line, caller_number=self.caller_number))
         await self.port.answer()
         self.states.move(CallState.IVR, "answered")
@@ -186,8 +189,14 @@ class CallFlow(Connecting, Endings):
 
     async def _record_choices(self, chosen: list, *more: dict) -> None:
         """The choices made (and ``more`` ops after them), in one journal write."""
-        ops = [op for a in chosen for op in (self.store.update_op(self.ticket, **{a.field: a.value}),
-                                             self.store.event_op(self.ticket, "ivr.select", {a.field: a.value}))]
+        ops = [
+            op
+            for a in chosen
+            for op in (
+                self.store.update_op(self.ticket, **{a.field: a.value}),
+                self.store.event_op(self.ticket, "ivr.select", {a.field: a.value}),
+            )
+        ]
         chosen.clear()
         if ops or more:
             await self.store.write(*ops, *more)

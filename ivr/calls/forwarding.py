@@ -5,6 +5,7 @@ whose lines ring all at once. When every line of the current candidate has
 failed (busy, no answer, unreachable) the next candidate rings. When none is
 left the machine says ``Exhausted`` and the call goes to the fallback route.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

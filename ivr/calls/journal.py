@@ -8,6 +8,7 @@ once it has all of it, the journal is emptied, and ``state.json`` keeps what
 the lines said that is still needed (ticket counters, recent channels).
 Files are replaced atomically (write, fsync, rename, fsync the folder).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -107,7 +108,7 @@ class Journal:
             try:
                 view = memoryview(data.encode("utf-8"))
                 while view:
-                    view = view[self._file.write(view):]
+                    view = view[self._file.write(view) :]
                 os.fsync(self._file.fileno())
             except BaseException:
                 # Leave no half line behind, or the next append would follow garbage.

@@ -17,15 +17,16 @@ journal has its start line) is left to that journal, which knows its end; one
 the flow meant to hand over but never could (ARI unreachable under overload)
 never reaches that journal, and is closed here like the others.
 """
+
 from __future__ import annotations
 
 import asyncio
 import io
 import logging
 import wave
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Awaitable, Callable
 
 from app.clock import as_utc, utcnow
 from ivr.calls.casestore import AttemptKey
@@ -42,8 +43,9 @@ class Leftovers:
         self.tickets = store.book.unfinished()  # at start: what the previous run left open
         self._lock = asyncio.Lock()  # the reconnect hook and the follower must not close one twice
         if self.tickets:
-            log.info("%d cases left open by the previous run: each is followed until its call is gone",
-                     len(self.tickets))
+            log.info(
+                "%d cases left open by the previous run: each is followed until its call is gone", len(self.tickets)
+            )
 
     async def close_gone(self, alive: set[str]) -> int:
         """Close the leftovers whose caller channel is not in ``alive`` (Asterisk's, and ours); returns how many."""
@@ -66,17 +68,22 @@ class Leftovers:
 
     async def _close(self, ticket: str, entry: dict) -> None:
         answered = entry.get("answered")
-        disposition = ("completed" if answered else
-                       "abandoned-while-forwarding" if entry.get("attempts") else "abandoned-in-ivr")
+        disposition = (
+            "completed" if answered else "abandoned-while-forwarding" if entry.get("attempts") else "abandoned-in-ivr"
+        )
         data = await self.take_recording(entry["channel"])
         now = utcnow()
         ended_at, told_by = now, "noticed"
         length = wav_seconds(data) if data else None
         if length is not None:  # recorded from the arrival to the hang-up
-            ended_at, told_by = min(as_utc(datetime.fromisoformat(entry["at"])) + timedelta(seconds=length), now), \
-                "recording"
-        ops = [self.store.event_op(ticket, "ended.while.down", {"disposition": disposition, "end_from": told_by}),
-               self.store.update_op(ticket, status="ended", disposition=disposition, ended_at=ended_at)]
+            ended_at, told_by = (
+                min(as_utc(datetime.fromisoformat(entry["at"])) + timedelta(seconds=length), now),
+                "recording",
+            )
+        ops = [
+            self.store.event_op(ticket, "ended.while.down", {"disposition": disposition, "end_from": told_by}),
+            self.store.update_op(ticket, status="ended", disposition=disposition, ended_at=ended_at),
+        ]
         if answered:
             ops.insert(1, self.store.attempt_update_op(AttemptKey(ticket, answered), ended_at=ended_at))
         await self.store.write(*ops)

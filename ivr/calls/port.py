@@ -3,6 +3,7 @@
 Every method refers to resources by OUR ids (tokens, leg ids); the adapter
 maps them to channel, playback and bridge ids.
 """
+
 from __future__ import annotations
 
 from typing import Protocol

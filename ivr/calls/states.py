@@ -5,6 +5,7 @@ transition is legal (an illegal one is a bug and raises) and logs exactly one
 line ``<ticket> <STATE> -[<event>]-> <STATE>``. Hang-up, whatever the state,
 is the one unwinding path to ENDED.
 """
+
 from __future__ import annotations
 
 import enum

@@ -11,6 +11,7 @@ calls in progress plus the last minutes', not two days of traffic (a soak at
 22 calls/s grew the service by ~1 kB a call before). Thread-safe: calls
 allocate, the journal writer notes.
 """
+
 from __future__ import annotations
 
 import threading

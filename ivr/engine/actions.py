@@ -1,4 +1,5 @@
 """Typed actions the IVR engine asks an adapter to carry out."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 Every problem is collected and reported at once, each line naming the file,
 the menu and the key, so a broken menu file is fixed in one round.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping

@@ -13,6 +13,7 @@ Invalid inputs are counted per call, not per menu: a caller who keeps pressing
 wrong keys reaches a human after ``max_invalid`` of them wherever they are.
 After Forward or EndIvr the state is done and every event is ignored.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

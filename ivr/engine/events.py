@@ -1,4 +1,5 @@
 """Typed events the adapters feed into the IVR engine (past tense: they happened)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -7,6 +7,7 @@ Call both at start-up:
     menus = load_menus(settings=settings.ivr)
     validate(menus, catalogue_prompts())
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -116,9 +117,13 @@ def _choice(body: Any, src: str, key: str) -> Choice:
         forward=body.get("forward") is True,
         operator=body.get("operator") is True,
     )
-    ends = [name for name, on in (("next", choice.next), ("forward", choice.forward), ("operator", choice.operator)) if on]
+    ends = [
+        name for name, on in (("next", choice.next), ("forward", choice.forward), ("operator", choice.operator)) if on
+    ]
     if len(ends) != 1:
-        raise MenuError(f"{src}: {key}: needs exactly one of next, forward: true, operator: true (has {ends or 'none'})")
+        raise MenuError(
+            f"{src}: {key}: needs exactly one of next, forward: true, operator: true (has {ends or 'none'})"
+        )
     return choice
 
 

@@ -3,6 +3,7 @@
 Plain frozen dataclasses: the engine reads them, never changes them. Loading
 is in ``menus.py``, semantic checks in ``checks.py``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

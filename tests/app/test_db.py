@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.config import Config
 from sqlalchemy import inspect, text
 
 from app import db
@@ -81,7 +83,7 @@ def test_describe_hides_the_password():
 
 
 def test_an_open_read_transaction_does_not_block_a_writer_on_sqlite(tmp_path):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from app.cases import service
 
@@ -92,8 +94,9 @@ def test_an_open_read_transaction_does_not_block_a_writer_on_sqlite(tmp_path):
     try:
         with sessions() as reader, sessions() as writer:
             assert service.list_cases(reader) == []  # the reader's transaction stays open
-            opened = service.open_case(writer, line="112", caller_number=None, channel_id="c",
-                                       received_at=datetime.now(timezone.utc))
+            opened = service.open_case(
+                writer, line="112", caller_number=None, channel_id="c", received_at=datetime.now(UTC)
+            )
             reader.rollback()
             assert [c.ticket for c in service.list_cases(reader)] == [opened.ticket]
     finally:

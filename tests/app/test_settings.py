@@ -1,4 +1,5 @@
 """Invalid configuration is refused with one line naming the source, the key and the reason."""
+
 from __future__ import annotations
 
 import os
@@ -95,7 +96,9 @@ def test_a_secret_of_the_wrong_type_is_not_echoed(tmp_path, monkeypatch):
 def test_the_demo_secret_in_the_file_is_refused_outside_the_demo_profile(tmp_path, monkeypatch):
     config(tmp_path, monkeypatch, 'profile = "production"\n[ari]\npassword = "siaga-demo"\n')
     settings = Settings.load()
-    with pytest.raises(SettingsError, match=r"^ari\.password: a well-known password is refused outside the demo profile"):
+    with pytest.raises(
+        SettingsError, match=r"^ari\.password: a well-known password is refused outside the demo profile"
+    ):
         settings.check_secrets()
 
 

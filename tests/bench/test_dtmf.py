@@ -1,4 +1,5 @@
 """The bench's key-press capture: RFC 4733 events SIPp can replay and Asterisk will not drop."""
+
 from __future__ import annotations
 
 import struct
@@ -10,8 +11,15 @@ from bench.dtmf import CLOCK, PT_EVENT, PT_PCMU, SSRC, digit_packets, events_in,
 
 def rtp(packet):
     first, second, seq, ts, ssrc = struct.unpack("!BBHII", packet.rtp[:12])
-    return {"version": first >> 6, "marker": bool(second & 0x80), "pt": second & 0x7F, "seq": seq, "ts": ts,
-            "ssrc": ssrc, "payload": packet.rtp[12:]}
+    return {
+        "version": first >> 6,
+        "marker": bool(second & 0x80),
+        "pt": second & 0x7F,
+        "seq": seq,
+        "ts": ts,
+        "ssrc": ssrc,
+        "payload": packet.rtp[12:],
+    }
 
 
 def test_every_digit_is_its_own_event_with_its_own_timestamp(tmp_path):
@@ -48,8 +56,8 @@ def test_the_stream_opens_with_audio_before_the_first_key(tmp_path):
 
 def test_frames_are_valid_ipv4_udp(tmp_path):
     data = write_pcap(tmp_path / "k.pcap", digit_packets("0")).read_bytes()
-    frame_len = struct.unpack("<I", data[24 + 8:24 + 12])[0]
-    ip = data[24 + 16 + 14:24 + 16 + frame_len]
+    frame_len = struct.unpack("<I", data[24 + 8 : 24 + 12])[0]
+    ip = data[24 + 16 + 14 : 24 + 16 + frame_len]
     words = struct.unpack("!10H", ip[:20])
     total = sum(words)
     while total > 0xFFFF:

@@ -1,4 +1,5 @@
 """The bench's py-spy summary: shares per thread, per function (self) and with callees."""
+
 from __future__ import annotations
 
 from bench.profile import summarise

@@ -1,4 +1,5 @@
 """One real system (Asterisk + call service) shared by the end-to-end tests of a module."""
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """The whole system for end-to-end tests: a real Asterisk, the call service as a
 subprocess (so it can be stopped and killed like in production), a database,
 and pjsua2 user agents for callers and agency lines."""
+
 from __future__ import annotations
 
 import os
@@ -85,7 +86,7 @@ class System:
         self.sessions = session_factory(make_engine(self.settings.database.url))
 
     # -- parts -----------------------------------------------------------------
-    def start(self) -> "System":
+    def start(self) -> System:
         render_prompts(directory=None, progress=False)  # production profile: no demo responders to voice
         self.asterisk.start()
         self.start_service()
@@ -99,8 +100,9 @@ class System:
 
     def start_watchdog(self) -> None:
         log = open(self.tmp / "watchdog.log", "ab")
-        self.watchdog = subprocess.Popen([str(SIAGA), "watchdog"], env=self.env, stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.watchdog = subprocess.Popen(
+            [str(SIAGA), "watchdog"], env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
 
     def stop_watchdog(self) -> None:
         if self.watchdog and self.watchdog.poll() is None:
@@ -111,7 +113,10 @@ class System:
     def start_service(self, wait: bool = True) -> None:
         log = open(self.service_log, "ab")
         self.service = subprocess.Popen(
-            [str(SIAGA), "serve", "--log-level", "DEBUG"], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [str(SIAGA), "serve", "--log-level", "DEBUG"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
         if wait:
@@ -172,7 +177,9 @@ class System:
             if result:
                 return result
             time.sleep(0.1)
-        raise AssertionError(f"timed out after {seconds}s waiting for {what}\n--- service log tail ---\n{self.log_tail()}")
+        raise AssertionError(
+            f"timed out after {seconds}s waiting for {what}\n--- service log tail ---\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 40) -> str:
         try:

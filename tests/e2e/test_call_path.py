@@ -2,6 +2,7 @@
 
 Each test is one person-level story; the case log is the witness.
 """
+
 from __future__ import annotations
 
 import signal
@@ -31,8 +32,16 @@ def test_112_ambulance_in_kuta_reaches_the_kuta_unit_with_audio_both_ways(system
     caller_tone = write_tone_wav(tmp_path / "caller.wav", CALLER_TONE, 2)
     agency_tone = write_tone_wav(tmp_path / "agency.wav", AGENCY_TONE, 2)
     with system.line("psc-kuta", answer_after=0.5, play=agency_tone, record=tmp_path / "heard-by-agency.wav") as unit:
-        with system.call("112", caller, dtmf=["1", "2"], dtmf_after=1.0, dtmf_gap=0.8, duration=9,
-                         play=caller_tone, record=tmp_path / "heard-by-caller.wav") as citizen:
+        with system.call(
+            "112",
+            caller,
+            dtmf=["1", "2"],
+            dtmf_after=1.0,
+            dtmf_gap=0.8,
+            duration=9,
+            play=caller_tone,
+            record=tmp_path / "heard-by-caller.wav",
+        ) as citizen:
             unit.wait_for("incoming", 20)
             unit.wait_for("answered", 10)
             citizen.wait_for("disconnected", 30)
@@ -43,7 +52,8 @@ def test_112_ambulance_in_kuta_reaches_the_kuta_unit_with_audio_both_ways(system
     assert (case["line"], case["language"], case["category"], case["district"]) == ("112", "id", "medical", "kuta")
     assert (case["status"], case["disposition"]) == ("ended", "completed")
     received, ivr_done, forwarded, answered, ended = stamps(
-        case, "received_at", "ivr_completed_at", "forwarded_at", "agency_answered_at", "ended_at")
+        case, "received_at", "ivr_completed_at", "forwarded_at", "agency_answered_at", "ended_at"
+    )
     assert received <= ivr_done <= forwarded <= answered <= ended
     assert [(a["unit"], a["outcome"]) for a in case["attempts"]] == [("psc-kuta", "answered")]
     assert case["attempts"][0]["answered_at"] is not None
@@ -87,7 +97,9 @@ def test_a_unit_that_does_not_answer_hands_the_call_to_the_next_unit(system):
             citizen.stop()
     case = system.case(caller, status={"ended"})
     assert [(a["unit"], a["outcome"]) for a in case["attempts"]] == [
-        ("psc-kuta", "no-answer"), ("psc-kuta-utara", "answered")]
+        ("psc-kuta", "no-answer"),
+        ("psc-kuta-utara", "answered"),
+    ]
     assert case["disposition"] == "completed"
 
 
@@ -101,7 +113,9 @@ def test_a_busy_unit_hands_the_call_to_the_next_unit(system):
             citizen.stop()
     case = system.case(caller, status={"ended"})
     assert [(a["unit"], a["outcome"]) for a in case["attempts"]] == [
-        ("psc-kuta", "busy"), ("psc-kuta-utara", "answered")]
+        ("psc-kuta", "busy"),
+        ("psc-kuta-utara", "answered"),
+    ]
 
 
 def test_a_unit_line_that_fails_at_once_is_skipped(system):
@@ -148,7 +162,12 @@ def test_14084_reaches_the_department_line(system):
             system.case(caller, status={"connected"})
             citizen.stop()
     case = system.case(caller, status={"ended"})
-    assert (case["line"], case["language"], case["category"], case["district"]) == ("14084", "en", "infrastructure", "kuta")
+    assert (case["line"], case["language"], case["category"], case["district"]) == (
+        "14084",
+        "en",
+        "infrastructure",
+        "kuta",
+    )
     assert [(a["unit"], a["outcome"]) for a in case["attempts"]][-1] == ("pupr-line", "answered")
 
 
@@ -191,10 +210,16 @@ def test_the_call_service_says_when_ari_is_unreachable_and_keeps_retrying(system
     port = str(free_port(socket.SOCK_STREAM))  # nothing listens there
     web = str(free_port(socket.SOCK_STREAM))
     log = tmp_path / "service.log"
-    env = {**system.env, "SIAGA_ARI__PORT": port, "SIAGA_WEB__PORT": web, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    env = {
+        **system.env,
+        "SIAGA_ARI__PORT": port,
+        "SIAGA_WEB__PORT": web,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+    }
     with open(log, "wb") as out:
         proc = subprocess.Popen([str(SIAGA), "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
+
         def degraded():
             try:
                 r = httpx.get(f"http://127.0.0.1:{web}/healthz", timeout=1)

@@ -4,6 +4,7 @@ The system of this module keeps its cases in a private PostgreSQL cluster
 (tests/support/postgres.py) that the tests stop and start; the machine's
 shared PostgreSQL is never touched.
 """
+
 from __future__ import annotations
 
 import re
@@ -75,7 +76,8 @@ def assert_whole_and_once(system, caller: str, units: list[tuple[str, str]]) -> 
         assert [c.caller_number for c in list_cases(session, limit=500)].count(caller) == 1
     assert (case["category"], case["district"], case["disposition"]) == ("medical", "kuta", "completed")
     received, ivr_done, forwarded, answered, ended = stamps(
-        case, "received_at", "ivr_completed_at", "forwarded_at", "agency_answered_at", "ended_at")
+        case, "received_at", "ivr_completed_at", "forwarded_at", "agency_answered_at", "ended_at"
+    )
     assert received <= ivr_done <= forwarded <= answered <= ended
     assert [(a["unit"], a["outcome"]) for a in case["attempts"]] == units
     assert [a["seq"] for a in case["attempts"]] == list(range(1, len(units) + 1))
@@ -86,9 +88,7 @@ def assert_whole_and_once(system, caller: str, units: list[tuple[str, str]]) -> 
     assert kinds["attempt.failed"] == len(units) - 1
 
 
-def test_calls_during_a_database_outage_are_put_through_and_their_cases_appear_once_it_is_back(
-    system, database_down
-):
+def test_calls_during_a_database_outage_are_put_through_and_their_cases_appear_once_it_is_back(system, database_down):
     system.until(lambda: system.health().get("database") == "degraded", 15, "/healthz to report the database down")
     callers = [new_caller(), new_caller()]
     put_through(system, callers[0])
@@ -105,9 +105,7 @@ def test_calls_during_a_database_outage_are_put_through_and_their_cases_appear_o
     assert_whole_and_once(system, callers[1], [("psc-kuta", "busy"), ("psc-kuta-utara", "answered")])
 
 
-def test_cases_journalled_by_a_service_killed_during_the_outage_are_applied_after_its_restart(
-    system, database_down
-):
+def test_cases_journalled_by_a_service_killed_during_the_outage_are_applied_after_its_restart(system, database_down):
     caller = new_caller()
     put_through(system, caller)  # returns once the call has ended, i.e. its last write is journalled
     assert system.health()["backlog"] > 0
@@ -119,9 +117,7 @@ def test_cases_journalled_by_a_service_killed_during_the_outage_are_applied_afte
     assert "replaying" in system.log_tail(200)
 
 
-def test_a_service_started_while_the_database_is_down_takes_calls_and_writes_their_cases_later(
-    system, database_down
-):
+def test_a_service_started_while_the_database_is_down_takes_calls_and_writes_their_cases_later(system, database_down):
     system.stop_service()
     system.start_service()  # the database is down: the service must start all the same
     assert "database not reachable at start" in system.log_tail(400)

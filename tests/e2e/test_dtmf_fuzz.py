@@ -5,6 +5,7 @@ this runs a seeded handful through Asterisk, RFC 2833 DTMF and the whole call pa
 No unit phone is registered, so any unit chosen fails at once and the fallback
 group (operator-1) must take the call in the end.
 """
+
 from __future__ import annotations
 
 import random

@@ -3,6 +3,7 @@
 Each test is a row of docs/RELIABILITY.md: the fault, what callers experienced,
 calls lost, case data lost.
 """
+
 from __future__ import annotations
 
 import signal
@@ -31,8 +32,11 @@ def test_callers_in_the_ivr_when_the_service_is_killed_reach_a_human_and_their_c
             op1.wait_for("answered", 20)
             op2.wait_for("answered", 40)
             journal = system.asterisk.fallback_journal
-            system.until(lambda: journal.read_text().count("SIAGA-JOURNAL|") >= 2, 5,
-                         f"both callers in the fallback journal: {journal.read_text()!r}")
+            system.until(
+                lambda: journal.read_text().count("SIAGA-JOURNAL|") >= 2,
+                5,
+                f"both callers in the fallback journal: {journal.read_text()!r}",
+            )
         finally:
             for citizen in citizens:
                 citizen.stop()

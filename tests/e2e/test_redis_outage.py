@@ -3,6 +3,7 @@
 The system of this module uses its own redis-server, killed and restarted by
 the tests like a crash would.
 """
+
 from __future__ import annotations
 
 import time

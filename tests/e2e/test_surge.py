@@ -3,6 +3,7 @@
 A real surge is the bench's business (bench/, docs/PERFORMANCE.md); here the guard's limit is set
 so low that every ping counts as slow, to see what a shed caller gets and what its case says.
 """
+
 from __future__ import annotations
 
 import signal

@@ -1,4 +1,5 @@
 """Cases from the dialplan's fallback journal: calls the service never saw (down, or shedding a surge)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,9 @@ def journal_lines(calls: int, reason: str = "OVERLOAD") -> str:
     now = int(time.time())
     lines = [f"{PREFIX}SIAGA-JOURNAL|{now}|start|1700000000.{i}|112|08120000{i}|{reason}" for i in range(calls)]
     lines.append(f"{PREFIX}Siaga dialplan fallback: another notice in the same file")
-    lines += [f"{PREFIX}SIAGA-JOURNAL|{now + 9}|end|1700000000.{i}|ANSWER|PJSIP/operator-1-0000000{i}|6"
-              for i in range(calls)]
+    lines += [
+        f"{PREFIX}SIAGA-JOURNAL|{now + 9}|end|1700000000.{i}|ANSWER|PJSIP/operator-1-0000000{i}|6" for i in range(calls)
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -42,13 +44,13 @@ def read(store, sessions, ticket):  # noqa: F811
         return case, {e.kind: e.detail for e in service.events_of(session, case.id)}
 
 
-async def test_callers_shed_in_a_surge_get_their_cases_and_recordings_filed_side_by_side(
-        store, sessions, tmp_path):  # noqa: F811
+async def test_callers_shed_in_a_surge_get_their_cases_and_recordings_filed_side_by_side(store, sessions, tmp_path):  # noqa: F811
     path = tmp_path / "fallback-journal.log"
     path.write_text(journal_lines(6))
     spool = SlowSpool()
-    journal = FallbackJournal(path, tmp_path / "fallback.offset", store, take_recording=spool.take,
-                              recordings_dir=tmp_path / "recordings")
+    journal = FallbackJournal(
+        path, tmp_path / "fallback.offset", store, take_recording=spool.take, recordings_dir=tmp_path / "recordings"
+    )
 
     assert await journal.import_new() == 12
     assert spool.most_at_once == 6  # one after the other, a surge's worth of hang-ups fell behind
@@ -71,8 +73,9 @@ async def test_a_recording_that_cannot_be_taken_does_not_stop_the_others(store, 
             raise OSError("permission denied")
         return b"RIFF"
 
-    journal = FallbackJournal(path, tmp_path / "fallback.offset", store, take_recording=take,
-                              recordings_dir=tmp_path / "recordings")
+    journal = FallbackJournal(
+        path, tmp_path / "fallback.offset", store, take_recording=take, recordings_dir=tmp_path / "recordings"
+    )
     assert await journal.import_new() == 6
     filed = sorted(p.name for p in (tmp_path / "recordings").iterdir())
     assert len(filed) == 2

@@ -5,6 +5,7 @@ Schemathesis generates requests from ``/openapi.json`` against the ASGI app
 the app (garbage request lines, huge headers) is sent to a real uvicorn
 server configured as ``CallService.run`` configures it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,8 +24,14 @@ from ivr.health import health_app
 
 STATES = {
     "ok": {"status": "ok", "ari": "connected", "calls": 0, "profile": "demo", "redis": "up"},
-    "degraded": {"status": "degraded", "ari": "reconnecting", "calls": 3, "profile": "production",
-                 "redis": "down", "live_events_dropped": 7},
+    "degraded": {
+        "status": "degraded",
+        "ari": "reconnecting",
+        "calls": 3,
+        "profile": "production",
+        "redis": "down",
+        "live_events_dropped": 7,
+    },
 }
 current = {"state": "ok"}
 app = health_app(lambda: dict(STATES[current["state"]]))
@@ -91,16 +98,19 @@ def raw(address, request: bytes) -> int:
     return int(reply.split(b" ", 2)[1])
 
 
-@pytest.mark.parametrize("request_bytes", [
-    pytest.param(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n", id="unknown-path"),
-    pytest.param(b"GET /%zz%00..%2f HTTP/1.1\r\nHost: x\r\n\r\n", id="bad-escapes"),
-    pytest.param(b"DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n", id="wrong-method"),
-    pytest.param(b"BREW /healthz HTTP/1.1\r\nHost: x\r\n\r\n", id="unknown-method"),
-    pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n", id="huge-header"),
-    pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Many: 1\r\n" * 20_000 + b"\r\n", id="many-headers"),
-    pytest.param(b"\x16\x03\x01\x02\x00garbage\r\n\r\n", id="tls-on-plain-port"),
-    pytest.param(b"GET /healthz HTTP/1.1\r\n\r\n", id="no-host"),
-    pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\nbad header line\r\n\r\n", id="bad-header-line"),
-])
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        pytest.param(b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n", id="unknown-path"),
+        pytest.param(b"GET /%zz%00..%2f HTTP/1.1\r\nHost: x\r\n\r\n", id="bad-escapes"),
+        pytest.param(b"DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n", id="wrong-method"),
+        pytest.param(b"BREW /healthz HTTP/1.1\r\nHost: x\r\n\r\n", id="unknown-method"),
+        pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n", id="huge-header"),
+        pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Many: 1\r\n" * 20_000 + b"\r\n", id="many-headers"),
+        pytest.param(b"\x16\x03\x01\x02\x00garbage\r\n\r\n", id="tls-on-plain-port"),
+        pytest.param(b"GET /healthz HTTP/1.1\r\n\r\n", id="no-host"),
+        pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\nbad header line\r\n\r\n", id="bad-header-line"),
+    ],
+)
 def test_malformed_requests_get_a_4xx_not_a_5xx(server, request_bytes):
     assert 400 <= raw(server, request_bytes) < 500

@@ -1,4 +1,5 @@
 """Free memory of the C allocator goes back to the system (glibc's malloc_trim), once a minute in the service."""
+
 from __future__ import annotations
 
 import asyncio

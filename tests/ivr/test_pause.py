@@ -1,4 +1,5 @@
 """The pause of a background task: its full length, or until the service stops."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """The surge guard: when to shed new callers to the fallback route, and telling the dialplan so."""
+
 from __future__ import annotations
 
 import asyncio

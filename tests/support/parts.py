@@ -4,6 +4,7 @@ Tests that need a real part (Asterisk, PostgreSQL, Redis, Chromium) call
 ``need(...)``: in CI (``CI=true``) a missing part is a failure, locally it is
 a skip with a message saying what to start.
 """
+
 from __future__ import annotations
 
 import os

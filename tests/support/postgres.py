@@ -5,6 +5,7 @@ same time, so outage tests get their own: ``initdb`` in a temporary folder
 (as the ``postgres`` user, since initdb refuses root), trust authentication,
 a free port on 127.0.0.1, and its socket in that folder.
 """
+
 from __future__ import annotations
 
 import os

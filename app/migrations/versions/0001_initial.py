@@ -8,6 +8,7 @@ Written with plain SQLAlchemy types so this revision never changes when the
 models do. Timestamps are ``timestamptz`` on PostgreSQL; on SQLite they are
 UTC text (see ``app.db.UtcDateTime``).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -9,6 +9,7 @@ the database later, possibly twice after a crash. An event carries the id of
 the journal op that wrote it (unique, NULL for events written otherwise), and
 an attempt is found by its number within the case.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -7,6 +7,7 @@ Create Date: 2026-11-28
 Plain SQLAlchemy types, as in 0001, so this revision never changes when the
 model does. Rows are only added; ``at`` is indexed for newest-first listing.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -1,4 +1,5 @@
 """Fixtures for the Asterisk tests: a small directory, settings on free ports, real instances."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """Helpers for the Asterisk tests (the fixtures using them are in conftest.py)."""
+
 from __future__ import annotations
 
 import os

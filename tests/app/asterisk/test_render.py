@@ -1,4 +1,5 @@
 """The rendered configuration, read as text: no Asterisk needed."""
+
 from __future__ import annotations
 
 import re
@@ -135,8 +136,11 @@ def test_every_fallback_call_that_ends_has_a_journal_start_line_before_its_end_l
     start = route.index("|start|${UNIQUEID}|112|")
     marked = route.index(f"Set({c.VAR_JOURNALED}=1)")
     assert push < start < marked  # the route's first step: a hang-up anywhere in it gets its end line
-    handler = [line.strip() for line in context(dialplan, c.CONTEXT_FALLBACK_END).splitlines()
-               if line.strip() and not line.startswith(";")]
+    handler = [
+        line.strip()
+        for line in context(dialplan, c.CONTEXT_FALLBACK_END).splitlines()
+        if line.strip() and not line.startswith(";")
+    ]
     assert handler[0] == f'exten => s,1,GotoIf($["${{{c.VAR_JOURNALED}}}" = "1"]?end)'
     assert f"|start|${{UNIQUEID}}|${{{c.VAR_LINE}}}|" in handler[1]  # one who hung up before it: written here
     assert handler[2].startswith("same => n(end),Log(NOTICE,SIAGA-JOURNAL|${EPOCH}|end|")
@@ -148,7 +152,11 @@ def test_while_the_service_sheds_a_surge_new_callers_go_to_the_fallback_before_s
     trunk = context(dialplan, c.CONTEXT_TRUNK)
     for line in c.LINES:
         steps = trunk.split(f"exten => {line},1,")[1].split("exten => ")[0].splitlines()
-        apps = [s.split(",", 1)[1] if s.startswith(" same") else s for s in steps if s.strip() and not s.strip().startswith(";")]
+        apps = [
+            s.split(",", 1)[1] if s.startswith(" same") else s
+            for s in steps
+            if s.strip() and not s.strip().startswith(";")
+        ]
         record = next(i for i, a in enumerate(apps) if a.startswith("MixMonitor("))
         assert apps[record + 1] == f'GotoIf($["${{GLOBAL({c.VAR_SHED})}}" = "1"]?shed)'  # recorded either way
         assert apps[record + 2] == f"Stasis({Settings.load(**PRODUCTION).ari.app},{line})"

@@ -1,4 +1,5 @@
 """A real Asterisk 22 instance, started from the rendered configuration."""
+
 from __future__ import annotations
 
 import re
@@ -58,7 +59,11 @@ def test_a_112_call_without_the_app_goes_to_the_fallback(instance):
     # No ARI app is connected: Stasis() fails at once and the dialplan takes over.
     instance.cli(f"channel originate Local/112@{c.CONTEXT_TRUNK} application Wait 30")
     try:
-        channel = until(lambda: [l for l in instance.cli("core show channels concise").splitlines() if f"!{c.CONTEXT_FALLBACK}!112!" in l])
+        channel = until(
+            lambda: [
+                l for l in instance.cli("core show channels concise").splitlines() if f"!{c.CONTEXT_FALLBACK}!112!" in l
+            ]
+        )
         name = channel[0].split("!")[0]
         shown = instance.cli(f"core show channel {name}")
         assert f"{c.VAR_FALLBACK_REASON}=FAILED" in shown
@@ -82,7 +87,10 @@ def test_two_instances_run_at_once(make_instance):
     second = make_instance("second", settings_on_free_ports(rtp_base=44000)).start()
     for running in (first, second):
         ari = running.settings.ari
-        assert httpx.get(f"{ari.base_url}/asterisk/info", auth=(ari.user, ari.password.get_secret_value())).status_code == 200
+        assert (
+            httpx.get(f"{ari.base_url}/asterisk/info", auth=(ari.user, ari.password.get_secret_value())).status_code
+            == 200
+        )
     assert first.recordings_dir != second.recordings_dir
     assert first.answering() and second.answering()
 
@@ -112,7 +120,11 @@ def test_in_the_demo_nobody_registered_means_the_demo_responder_answers(instance
     # at once and the demo responder picks up, announces itself and echoes.
     instance.cli(f"channel originate Local/14084@{c.CONTEXT_TRUNK} application Wait 30")
     try:
-        until(lambda: f"!{c.CONTEXT_DEMO_RESPONDER}!{c.DEMO_FALLBACK_EXTEN}!" in instance.cli("core show channels concise"))
+        until(
+            lambda: (
+                f"!{c.CONTEXT_DEMO_RESPONDER}!{c.DEMO_FALLBACK_EXTEN}!" in instance.cli("core show channels concise")
+            )
+        )
     finally:
         instance.cli("channel request hangup all")
 

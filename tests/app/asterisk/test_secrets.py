@@ -1,10 +1,10 @@
 """SIP endpoint passwords per profile."""
+
 from __future__ import annotations
 
 import stat
 
-from app.asterisk import endpoint_password
-from app.asterisk import secrets
+from app.asterisk import endpoint_password, secrets
 from app.settings import DEMO_SECRET, Settings
 
 

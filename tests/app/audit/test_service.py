@@ -1,7 +1,8 @@
 """The audit log on both back ends: entries are stored as given and listed newest first."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -11,7 +12,7 @@ from app.audit.service import entry_as_dict, list_entries, record
 from tests.app.cases.databases import migrated_engine, postgres_available, sqlite_url, throwaway_postgres
 from tests.support.parts import need
 
-T0 = datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -35,14 +36,24 @@ def _session(url: str):
 
 def test_an_entry_keeps_actor_action_target_detail_and_utc_time(session):
     wita = timezone(timedelta(hours=8))
-    entry = record(session, "root (sudo by wayan)", "directory.load", "/etc/siaga/directory.yaml",
-                   {"added": ["psc-kuta"], "removed": [], "unchanged": 3}, at=T0.astimezone(wita))
+    entry = record(
+        session,
+        "root (sudo by wayan)",
+        "directory.load",
+        "/etc/siaga/directory.yaml",
+        {"added": ["psc-kuta"], "removed": [], "unchanged": 3},
+        at=T0.astimezone(wita),
+    )
     session.expunge_all()
     [stored] = list_entries(session)
     assert stored.id == entry.id
     assert entry_as_dict(stored) == {
-        "id": entry.id, "at": "2026-11-28T02:00:00+00:00", "actor": "root (sudo by wayan)", "action": "directory.load",
-        "target": "/etc/siaga/directory.yaml", "detail": {"added": ["psc-kuta"], "removed": [], "unchanged": 3},
+        "id": entry.id,
+        "at": "2026-11-28T02:00:00+00:00",
+        "actor": "root (sudo by wayan)",
+        "action": "directory.load",
+        "target": "/etc/siaga/directory.yaml",
+        "detail": {"added": ["psc-kuta"], "removed": [], "unchanged": 3},
     }
 
 

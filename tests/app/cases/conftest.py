@@ -1,4 +1,5 @@
 """Case tests run against both back ends: a SQLite file and a real PostgreSQL."""
+
 from __future__ import annotations
 
 import pytest

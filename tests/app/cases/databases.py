@@ -4,6 +4,7 @@ PostgreSQL databases are created through the ``postgres`` maintenance
 database and dropped (forcibly, in case a pool still holds a connection)
 when the context ends.
 """
+
 from __future__ import annotations
 
 import contextlib

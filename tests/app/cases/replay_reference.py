@@ -4,6 +4,7 @@
 tests hold it to these straightforward ORM versions (one op at a time,
 same checks, same rows), which test_service_replay.py checks in turn.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,8 +13,13 @@ from typing import Any
 from sqlmodel import Session, select
 
 from app.cases.models import LINES, Attempt, Case, CaseEvent
-from app.cases.service import KeyTaken, checked_attempt_fields, get_case, update_case_as
-from app.cases.service import _require  # the same "no case with ticket ..." refusal as the service's writers
+from app.cases.service import (
+    KeyTaken,
+    _require,  # the same "no case with ticket ..." refusal as the service's writers
+    checked_attempt_fields,
+    get_case,
+    update_case_as,
+)
 from app.clock import as_utc
 from app.db import begin_write
 
@@ -24,8 +30,16 @@ from app.db import begin_write
 __all__ = ["open_case_as", "update_case_as", "add_event_once", "start_attempt_as", "update_attempt_of"]
 
 
-def open_case_as(session: Session, ticket: str, *, line: str, caller_number: str | None, channel_id: str | None,
-                 received_at: datetime, op_id: str) -> Case:
+def open_case_as(
+    session: Session,
+    ticket: str,
+    *,
+    line: str,
+    caller_number: str | None,
+    channel_id: str | None,
+    received_at: datetime,
+    op_id: str,
+) -> Case:
     """Open a case under a ticket made elsewhere; the same call again finds it and changes nothing."""
     if line not in LINES:
         raise ValueError(f"line {line!r} is not one of {', '.join(LINES)}")
@@ -36,12 +50,25 @@ def open_case_as(session: Session, ticket: str, *, line: str, caller_number: str
         if (case.channel_id, case.received_at) != (channel_id, received_at):
             raise KeyTaken(f"ticket {ticket} already belongs to channel {case.channel_id} at {case.received_at}")
         return case
-    case = Case(line=line, caller_number=caller_number, channel_id=channel_id, status="in-ivr",
-                received_at=received_at, ticket=ticket)
+    case = Case(
+        line=line,
+        caller_number=caller_number,
+        channel_id=channel_id,
+        status="in-ivr",
+        received_at=received_at,
+        ticket=ticket,
+    )
     session.add(case)
     session.flush()
-    session.add(CaseEvent(case_id=case.id, at=received_at, kind="received", op_id=op_id,
-                          detail={"caller_number": caller_number, "channel_id": channel_id}))
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=received_at,
+            kind="received",
+            op_id=op_id,
+            detail={"caller_number": caller_number, "channel_id": channel_id},
+        )
+    )
     return case
 
 
@@ -53,8 +80,9 @@ def add_event_once(session: Session, ticket: str, kind: str, detail: dict | None
         session.add(CaseEvent(case_id=case.id, at=as_utc(at), kind=kind, detail=detail, op_id=op_id))
 
 
-def start_attempt_as(session: Session, ticket: str, seq: int, *, unit: str, agency: str | None, dial: str,
-                     started_at: datetime) -> None:
+def start_attempt_as(
+    session: Session, ticket: str, seq: int, *, unit: str, agency: str | None, dial: str, started_at: datetime
+) -> None:
     """Attempt number ``seq`` of the case; already there (the same attempt) is fine."""
     started_at = as_utc(started_at)
     begin_write(session)
@@ -64,8 +92,9 @@ def start_attempt_as(session: Session, ticket: str, seq: int, *, unit: str, agen
         if (found.unit, found.dial, found.started_at) != (unit, dial, started_at):
             raise KeyTaken(f"attempt {seq} of {ticket} is already another attempt ({found.unit})")
         return
-    session.add(Attempt(case_id=case.id, seq=seq, unit=unit, agency=agency, dial=dial, started_at=started_at,
-                        outcome="ringing"))
+    session.add(
+        Attempt(case_id=case.id, seq=seq, unit=unit, agency=agency, dial=dial, started_at=started_at, outcome="ringing")
+    )
 
 
 def update_attempt_of(session: Session, ticket: str, seq: int, **fields: Any) -> None:

@@ -3,10 +3,11 @@
 The reference is the one-op replay writers in ``service`` (``open_case_as`` and
 friends), applied as the journal applier used to apply them, one op at a time.
 """
+
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from app.cases import bulk, service
 from tests.app.cases import replay_reference as reference
 from tests.app.cases.databases import empty_tables
 
-T0 = datetime(2026, 11, 27, 3, 0, 0, 123456, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 3, 0, 0, 123456, tzinfo=UTC)
 OP_IDS = itertools.count(1)
 SECOND = timedelta(seconds=1)
 
@@ -39,11 +40,22 @@ def a_call(ops: Ops, n: int, at: datetime) -> str:
     for field, value in (("language", "id"), ("category", "medical")):
         ops.add("update", ticket, **{field: value})
         ops.add("event", ticket, kind="ivr.select", detail={field: value}, at=at + s)
-    ops.add("update", ticket, status="forwarding", ivr_completed_at=at + 9 * s, forwarded_at=at + 9 * s,
-            ivr_end_reason="complete", language="id", category="medical", district="kuta")
+    ops.add(
+        "update",
+        ticket,
+        status="forwarding",
+        ivr_completed_at=at + 9 * s,
+        forwarded_at=at + 9 * s,
+        ivr_end_reason="complete",
+        language="id",
+        category="medical",
+        district="kuta",
+    )
     ops.add("event", ticket, kind="ivr.completed", detail={"reason": "complete", "route": "medical"}, at=at + 9 * s)
-    for seq, unit, end in ((1, "psc-kuta", {"outcome": "no-answer", "ended_at": at + 15 * s}),
-                           (2, "psc-mengwi", {"outcome": "answered", "answered_at": at + 25 * s})):
+    for seq, unit, end in (
+        (1, "psc-kuta", {"outcome": "no-answer", "ended_at": at + 15 * s}),
+        (2, "psc-mengwi", {"outcome": "answered", "answered_at": at + 25 * s}),
+    ):
         ops.add("attempt", ticket, seq=seq, unit=unit, agency="psc", dial=f"PJSIP/{unit}", started_at=at + 10 * seq * s)
         ops.add("attempt.update", ticket, seq=seq, ringing_at=at + (10 * seq + 1) * s)
         ops.add("attempt.update", ticket, seq=seq, **end)
@@ -85,7 +97,7 @@ def apply(sessions, ops: list[dict], size: int | None = None) -> None:
     size = size or len(ops)
     for start in range(0, len(ops), size):
         with sessions() as session:
-            bulk.apply_ops(session, ops[start:start + size])
+            bulk.apply_ops(session, ops[start : start + size])
             session.commit()
 
 
@@ -96,8 +108,9 @@ def rows(sessions) -> dict[str, list]:
         return {
             "cases": c.execute(select(bulk.CASES).order_by(bulk.CASES.c.id)).all(),
             "attempts": c.execute(select(bulk.ATTEMPTS).order_by(bulk.ATTEMPTS.c.id)).all(),
-            "events": c.execute(select(bulk.EVENTS, bulk.EVENTS.c.detail.is_(None).label("sql_null"))
-                                .order_by(bulk.EVENTS.c.id)).all(),
+            "events": c.execute(
+                select(bulk.EVENTS, bulk.EVENTS.c.detail.is_(None).label("sql_null")).order_by(bulk.EVENTS.c.id)
+            ).all(),
         }
 
 
@@ -152,7 +165,12 @@ def test_updates_of_one_case_in_a_batch_keep_the_last_value_of_each_field(sessio
     with sessions() as session:
         case = service.get_case(session, "T1")
         assert (case.status, case.category, case.language, case.district, case.ended_at) == (
-            "ended", "medical", "id", None, T0 + timedelta(hours=1, minutes=1))
+            "ended",
+            "medical",
+            "id",
+            None,
+            T0 + timedelta(hours=1, minutes=1),
+        )
 
 
 def test_a_case_opened_and_updated_in_one_batch_is_written_with_its_last_values(sessions):
@@ -167,15 +185,19 @@ def test_a_case_opened_and_updated_in_one_batch_is_written_with_its_last_values(
         assert (case.line, case.status, case.channel_id, case.received_at) == ("14084", "ended", "c1-moved", T0)
         events = service.events_of(session, case.id)
         assert [(e.kind, e.op_id, e.detail) for e in events] == [
-            ("received", opened["id"], {"caller_number": "0812", "channel_id": "c1"})]
+            ("received", opened["id"], {"caller_number": "0812", "channel_id": "c1"})
+        ]
 
 
 def test_fields_an_update_may_not_set_refuse_the_batch(sessions):
     ops = Ops()
     ops.add("open", "T1", line="112", caller_number=None, channel_id="c1", received_at=T0)
     apply(sessions, ops.ops)
-    for fields, error in (({"status": "lost"}, ValueError), ({"ticket": "T2"}, TypeError),
-                          ({"ended_at": datetime(2026, 1, 1)}, ValueError)):
+    for fields, error in (
+        ({"status": "lost"}, ValueError),
+        ({"ticket": "T2"}, TypeError),
+        ({"ended_at": datetime(2026, 1, 1)}, ValueError),
+    ):
         bad = Ops()
         bad.add("update", "T1", language="en")
         bad.add("update", "T1", **fields)
@@ -198,8 +220,11 @@ def test_a_ticket_held_by_another_call_is_refused_whether_in_the_database_or_in_
 
 
 def test_ops_of_a_ticket_without_a_case_are_refused(sessions):
-    for kind, args in (("update", {"status": "ended"}), ("event", {"kind": "x", "detail": None, "at": T0}),
-                       ("attempt", {"seq": 1, "unit": "u", "agency": None, "dial": "PJSIP/u", "started_at": T0})):
+    for kind, args in (
+        ("update", {"status": "ended"}),
+        ("event", {"kind": "x", "detail": None, "at": T0}),
+        ("attempt", {"seq": 1, "unit": "u", "agency": None, "dial": "PJSIP/u", "started_at": T0}),
+    ):
         ops = Ops()
         ops.add("open", "T1", line="112", caller_number=None, channel_id="c1", received_at=T0)
         ops.add(kind, "T9", **args)
@@ -233,7 +258,10 @@ def test_an_event_is_written_once_per_op_id(sessions):
     with sessions() as session:
         events = service.events_of(session, service.get_case(session, "T1").id)
         assert [(e.kind, e.op_id) for e in events] == [
-            ("received", opened["id"]), ("ivr.select", selected["id"]), ("ivr.select", again["id"])]
+            ("received", opened["id"]),
+            ("ivr.select", selected["id"]),
+            ("ivr.select", again["id"]),
+        ]
 
 
 def test_attempts_are_found_by_number_and_one_with_another_unit_is_refused(sessions):
@@ -245,16 +273,20 @@ def test_attempts_are_found_by_number_and_one_with_another_unit_is_refused(sessi
     later = Ops()
     later.ops.append(ops.ops[1])  # replayed: the same attempt
     later.add("attempt.update", "T1", seq=1, outcome="no-answer", ended_at=T0 + 19 * SECOND)
-    later.add("attempt", "T1", seq=2, unit="psc-mengwi", agency="psc", dial="PJSIP/psc-mengwi",
-              started_at=T0 + 20 * SECOND)
+    later.add(
+        "attempt", "T1", seq=2, unit="psc-mengwi", agency="psc", dial="PJSIP/psc-mengwi", started_at=T0 + 20 * SECOND
+    )
     later.add("attempt.update", "T1", seq=2, outcome="answered", answered_at=T0 + 30 * SECOND)
     apply(sessions, later.ops)
     with sessions() as session:
         case_id = service.get_case(session, "T1").id
-        assert [(a.seq, a.unit, a.outcome, a.ringing_at, a.ended_at, a.answered_at)
-                for a in service.attempts_of(session, [case_id])] == [
+        assert [
+            (a.seq, a.unit, a.outcome, a.ringing_at, a.ended_at, a.answered_at)
+            for a in service.attempts_of(session, [case_id])
+        ] == [
             (1, "psc-kuta", "no-answer", T0 + SECOND, T0 + 19 * SECOND, None),
-            (2, "psc-mengwi", "answered", None, None, T0 + 30 * SECOND)]
+            (2, "psc-mengwi", "answered", None, None, T0 + 30 * SECOND),
+        ]
 
     taken = Ops()  # attempt 2 is in the database
     taken.add("attempt", "T1", seq=2, unit="other", agency="psc", dial="PJSIP/other", started_at=T0)

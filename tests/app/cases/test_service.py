@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from app.cases import service
 from app.cases.models import Case
 
-T0 = datetime(2026, 11, 27, 3, 0, 0, 123456, tzinfo=timezone.utc)  # 11:00 in Bali
+T0 = datetime(2026, 11, 27, 3, 0, 0, 123456, tzinfo=UTC)  # 11:00 in Bali
 
 
 def _open(session, line="112", channel="chan.1", at=T0, caller="+6281234567"):
@@ -22,7 +22,7 @@ def test_ticket_is_line_date_and_zero_padded_id(session):
 
 
 def test_ticket_date_is_the_date_in_bali_not_utc(session):
-    late_utc_evening = datetime(2026, 11, 27, 17, 30, tzinfo=timezone.utc)  # 01:30 on the 28th in Bali
+    late_utc_evening = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)  # 01:30 on the 28th in Bali
     case = _open(session, at=late_utc_evening)
     assert case.ticket.split("-")[1] == "261128"
 
@@ -83,8 +83,14 @@ def test_concurrent_writers_that_read_first_all_succeed(sessions):
         try:
             with sessions() as own:
                 for n in range(5):
-                    attempt = service.start_attempt(own, ticket, unit=f"u{n}", agency="psc", dial=f"PJSIP/u{n}",
-                                                    started_at=T0 + timedelta(seconds=n))
+                    attempt = service.start_attempt(
+                        own,
+                        ticket,
+                        unit=f"u{n}",
+                        agency="psc",
+                        dial=f"PJSIP/u{n}",
+                        started_at=T0 + timedelta(seconds=n),
+                    )
                     service.update_attempt(own, attempt, outcome="no-answer", ended_at=T0 + timedelta(seconds=n + 1))
                     service.update_case(own, ticket, status="forwarding")
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
@@ -150,10 +156,19 @@ def test_timestamps_round_trip_timezone_aware(sessions):
 def test_attempts_are_numbered_in_order_per_case(session):
     first, second = _open(session, channel="a").ticket, _open(session, channel="b").ticket
     ids = []
-    for n, (ticket, unit) in enumerate([(first, "psc-kuta"), (second, "polsek-kuta"), (first, "psc-kuta-selatan"),
-                                        (first, "fallback")]):
-        ids.append(service.start_attempt(session, ticket, unit=unit, agency="psc", dial=f"PJSIP/{unit}",
-                                         started_at=T0 + timedelta(seconds=20 * n)))
+    for n, (ticket, unit) in enumerate(
+        [(first, "psc-kuta"), (second, "polsek-kuta"), (first, "psc-kuta-selatan"), (first, "fallback")]
+    ):
+        ids.append(
+            service.start_attempt(
+                session,
+                ticket,
+                unit=unit,
+                agency="psc",
+                dial=f"PJSIP/{unit}",
+                started_at=T0 + timedelta(seconds=20 * n),
+            )
+        )
     case = service.get_case(session, first)
     attempts = service.attempts_of(session, [case.id])
     assert [(a.seq, a.unit) for a in attempts] == [(1, "psc-kuta"), (2, "psc-kuta-selatan"), (3, "fallback")]
@@ -164,10 +179,16 @@ def test_attempts_are_numbered_in_order_per_case(session):
 
 def test_update_attempt_records_the_outcome(session):
     ticket = _open(session).ticket
-    attempt_id = service.start_attempt(session, ticket, unit="psc-kuta", agency="psc", dial="PJSIP/psc-kuta",
-                                       started_at=T0)
-    service.update_attempt(session, attempt_id, ringing_at=T0 + timedelta(seconds=1),
-                           answered_at=T0 + timedelta(seconds=6), outcome="answered")
+    attempt_id = service.start_attempt(
+        session, ticket, unit="psc-kuta", agency="psc", dial="PJSIP/psc-kuta", started_at=T0
+    )
+    service.update_attempt(
+        session,
+        attempt_id,
+        ringing_at=T0 + timedelta(seconds=1),
+        answered_at=T0 + timedelta(seconds=6),
+        outcome="answered",
+    )
     session.expunge_all()
     (attempt,) = service.attempts_of(session, [service.get_case(session, ticket).id])
     assert attempt.outcome == "answered" and attempt.answered_at == T0 + timedelta(seconds=6)
@@ -182,8 +203,10 @@ def test_events_keep_their_detail_in_time_order(session):
     service.add_event(session, ticket, "ivr.select", {"menu": "category", "digit": "1"}, at=T0 + timedelta(seconds=9))
     service.add_event(session, ticket, "ivr.completed", None, at=T0 + timedelta(seconds=12))
     events = service.events_of(session, service.get_case(session, ticket).id)
-    assert [(e.kind, e.detail) for e in events][1:] == [("ivr.select", {"menu": "category", "digit": "1"}),
-                                                         ("ivr.completed", None)]
+    assert [(e.kind, e.detail) for e in events][1:] == [
+        ("ivr.select", {"menu": "category", "digit": "1"}),
+        ("ivr.completed", None),
+    ]
 
 
 def test_find_case_by_channel_returns_the_newest(session):
@@ -194,8 +217,10 @@ def test_find_case_by_channel_returns_the_newest(session):
 
 
 def test_list_cases_is_newest_first_with_limit_and_line(session):
-    made = [_open(session, line=line, channel=f"c{n}", at=T0 + timedelta(minutes=n))
-            for n, line in enumerate(["112", "14084", "112", "112"])]
+    made = [
+        _open(session, line=line, channel=f"c{n}", at=T0 + timedelta(minutes=n))
+        for n, line in enumerate(["112", "14084", "112", "112"])
+    ]
     assert [c.ticket for c in service.list_cases(session)] == [c.ticket for c in reversed(made)]
     assert [c.ticket for c in service.list_cases(session, limit=2)] == [made[3].ticket, made[2].ticket]
     assert [c.ticket for c in service.list_cases(session, line="14084")] == [made[1].ticket]

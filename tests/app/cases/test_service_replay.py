@@ -2,22 +2,24 @@
 
 These writers leave the commit to their caller (a batch of journal ops is one transaction).
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from app.cases import service
 from tests.app.cases import replay_reference as reference
 
-T0 = datetime(2026, 11, 27, 3, 0, 0, 123456, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 3, 0, 0, 123456, tzinfo=UTC)
 TICKET = "112-261127-00007"
 
 
 def _open(session, ticket=TICKET, channel="chan.1", op_id="op-open"):
-    case = reference.open_case_as(session, ticket, line="112", caller_number="+6281", channel_id=channel,
-                                received_at=T0, op_id=op_id)
+    case = reference.open_case_as(
+        session, ticket, line="112", caller_number="+6281", channel_id=channel, received_at=T0, op_id=op_id
+    )
     session.commit()
     return case
 
@@ -47,15 +49,26 @@ def test_an_event_with_the_same_op_id_is_written_once(session):
 def test_an_attempt_started_twice_under_its_number_is_one_attempt_and_updates_find_it(session):
     case = _open(session)
     for _ in range(2):
-        reference.start_attempt_as(session, TICKET, 1, unit="psc-kuta", agency="psc", dial="PJSIP/psc-kuta",
-                                 started_at=T0)
-    reference.start_attempt_as(session, TICKET, 2, unit="psc-mengwi", agency="psc", dial="PJSIP/psc-mengwi",
-                             started_at=T0 + timedelta(seconds=20))
+        reference.start_attempt_as(
+            session, TICKET, 1, unit="psc-kuta", agency="psc", dial="PJSIP/psc-kuta", started_at=T0
+        )
+    reference.start_attempt_as(
+        session,
+        TICKET,
+        2,
+        unit="psc-mengwi",
+        agency="psc",
+        dial="PJSIP/psc-mengwi",
+        started_at=T0 + timedelta(seconds=20),
+    )
     reference.update_attempt_of(session, TICKET, 1, outcome="no-answer", ended_at=T0 + timedelta(seconds=19))
     session.commit()
     session.expunge_all()
     attempts = service.attempts_of(session, [case.id])
-    assert [(a.seq, a.unit, a.outcome) for a in attempts] == [(1, "psc-kuta", "no-answer"), (2, "psc-mengwi", "ringing")]
+    assert [(a.seq, a.unit, a.outcome) for a in attempts] == [
+        (1, "psc-kuta", "no-answer"),
+        (2, "psc-mengwi", "ringing"),
+    ]
     with pytest.raises(service.KeyTaken):
         reference.start_attempt_as(session, TICKET, 2, unit="other", agency="psc", dial="PJSIP/other", started_at=T0)
     with pytest.raises(LookupError):
@@ -81,8 +94,10 @@ def test_nothing_is_kept_when_the_caller_rolls_back(session):
 
 
 def test_ticket_numbers_are_the_highest_per_line_and_day(session):
-    made = [service.open_case(session, line=line, caller_number=None, channel_id=f"c{n}", received_at=T0).ticket
-            for n, line in enumerate(["112", "14084", "112"])]
+    made = [
+        service.open_case(session, line=line, caller_number=None, channel_id=f"c{n}", received_at=T0).ticket
+        for n, line in enumerate(["112", "14084", "112"])
+    ]
     expected = {"112-261127": int(made[2][-5:]), "14084-261127": int(made[1][-5:])}
     assert service.ticket_numbers(session, T0 - timedelta(days=1)) == expected
     assert service.ticket_numbers(session, T0 + timedelta(seconds=1)) == {}

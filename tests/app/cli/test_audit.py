@@ -1,4 +1,5 @@
 """State-changing commands leave an audit entry naming who did what to which file or database."""
+
 from __future__ import annotations
 
 import getpass

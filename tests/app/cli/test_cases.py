@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -11,9 +11,24 @@ from app.cases import service
 from app.cli.cases import app
 from tests.app.cases.databases import sqlite_url
 
-T0 = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
-CASE_KEYS = {"ticket", "line", "caller_number", "language", "category", "district", "status", "disposition",
-             "received_at", "ivr_completed_at", "forwarded_at", "agency_answered_at", "ended_at", "recording", "attempts"}
+T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+CASE_KEYS = {
+    "ticket",
+    "line",
+    "caller_number",
+    "language",
+    "category",
+    "district",
+    "status",
+    "disposition",
+    "received_at",
+    "ivr_completed_at",
+    "forwarded_at",
+    "agency_answered_at",
+    "ended_at",
+    "recording",
+    "attempts",
+}
 ATTEMPT_KEYS = {"unit", "agency", "dial", "started_at", "ringing_at", "answered_at", "ended_at", "outcome"}
 runner = CliRunner()
 
@@ -34,13 +49,22 @@ def database(tmp_path, monkeypatch):
 def _calls(sessions) -> list[str]:
     with sessions() as s:
         first = service.open_case(s, line="112", caller_number="+6281", channel_id="a", received_at=T0).ticket
-        service.update_case(s, first, category="medical", district="kuta", status="ended", disposition="completed",
-                            ended_at=T0 + timedelta(minutes=3))
+        service.update_case(
+            s,
+            first,
+            category="medical",
+            district="kuta",
+            status="ended",
+            disposition="completed",
+            ended_at=T0 + timedelta(minutes=3),
+        )
         for n, unit in enumerate(["psc-kuta", "psc-kuta-selatan"]):
-            service.start_attempt(s, first, unit=unit, agency="psc", dial=f"PJSIP/{unit}",
-                                  started_at=T0 + timedelta(seconds=30 + 20 * n))
-        second = service.open_case(s, line="14084", caller_number="+6282", channel_id="b",
-                                   received_at=T0 + timedelta(minutes=1)).ticket
+            service.start_attempt(
+                s, first, unit=unit, agency="psc", dial=f"PJSIP/{unit}", started_at=T0 + timedelta(seconds=30 + 20 * n)
+            )
+        second = service.open_case(
+            s, line="14084", caller_number="+6282", channel_id="b", received_at=T0 + timedelta(minutes=1)
+        ).ticket
     return [first, second]
 
 

@@ -2,6 +2,7 @@
 
 These run the real ``siaga`` executable, as an operator would.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,9 @@ SIAGA = Path(sys.executable).parent / "siaga"
 
 
 def siaga(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_") and k not in {"DATABASE_URL", "REDIS_URL"}}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("SIAGA_") and k not in {"DATABASE_URL", "REDIS_URL"}
+    }
     environ = {**clean, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}", "SIAGA_PROFILE": "demo", **env}
     return subprocess.run([str(SIAGA), *args], env=environ, capture_output=True, text=True, timeout=60)
 
@@ -51,13 +54,22 @@ def test_serve_refuses_a_wrong_type_in_the_environment_naming_the_variable(tmp_p
 
 def test_serve_refuses_a_missing_config_file(tmp_path):
     missing = tmp_path / "etc" / "siaga.toml"
-    assert refused(siaga(tmp_path, "serve", SIAGA_CONFIG=str(missing))) == f"siaga: SIAGA_CONFIG={missing}: file not found"
+    assert (
+        refused(siaga(tmp_path, "serve", SIAGA_CONFIG=str(missing))) == f"siaga: SIAGA_CONFIG={missing}: file not found"
+    )
 
 
-@pytest.mark.parametrize("command", [
-    ["cases", "list"], ["db", "upgrade"], ["directory", "check"], ["audit", "list"], ["prompts", "render"],
-    ["asterisk", "render"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["cases", "list"],
+        ["db", "upgrade"],
+        ["directory", "check"],
+        ["audit", "list"],
+        ["prompts", "render"],
+        ["asterisk", "render"],
+    ],
+)
 def test_every_command_refuses_a_bad_config_the_same_way(tmp_path, bad_toml, command):
     line = refused(siaga(tmp_path, *command, SIAGA_CONFIG=str(bad_toml)))
     assert line.startswith(f"siaga: {bad_toml}: line 3: TOML syntax error")
@@ -67,9 +79,16 @@ def test_serve_refuses_a_menu_file_with_a_misspelt_key_naming_file_menu_and_key(
     # SIAGA_ROOT moves the checkout's data folders (menus included) to a copy we can break.
     menus = tmp_path / "root" / "ivr" / "menus"
     shutil.copytree(paths.MENUS, menus)
-    broken = (menus / "112.yaml").read_text().replace('"9": {set: {language: en}, next: category}',
-                                                       '"9": {set: {language: en}, nxt: category}')
+    broken = (
+        (menus / "112.yaml")
+        .read_text()
+        .replace('"9": {set: {language: en}, next: category}', '"9": {set: {language: en}, nxt: category}')
+    )
     (menus / "112.yaml").write_text(broken)
-    line = refused(siaga(tmp_path, "serve", SIAGA_ROOT=str(tmp_path / "root"), SIAGA_DIRECTORY=str(paths.DEMO_DIRECTORY)))
-    assert line == ("siaga: cannot start the call service: 112.yaml: menus.language.options.9.nxt: "
-                    "unknown key (allowed: forward, next, operator, set)")
+    line = refused(
+        siaga(tmp_path, "serve", SIAGA_ROOT=str(tmp_path / "root"), SIAGA_DIRECTORY=str(paths.DEMO_DIRECTORY))
+    )
+    assert line == (
+        "siaga: cannot start the call service: 112.yaml: menus.language.options.9.nxt: "
+        "unknown key (allowed: forward, next, operator, set)"
+    )

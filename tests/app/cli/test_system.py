@@ -1,4 +1,5 @@
 """`siaga serve` refuses to start on bad input, with a message naming what is wrong."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,9 @@ def test_serve_refuses_a_directory_with_an_undefined_agency_naming_file_and_entr
 
 def test_serve_refuses_to_run_outside_the_demo_profile_without_an_ari_password(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_")}
-    result = subprocess.run([str(SIAGA), "serve"], env={**env, "SIAGA_PROFILE": "production"},
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(SIAGA), "serve"], env={**env, "SIAGA_PROFILE": "production"}, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert "SIAGA_ARI__PASSWORD" in result.stderr
 

@@ -49,8 +49,10 @@ def test_duplicate_unit_ids_are_refused(tmp_path):
         d["units"].append(copy_of_kuta)
 
     problems = _problems(tmp_path, twin)
-    assert problems == [f"broken.yaml: units[{len(DEMO['units'])}] (psc-kuta): id 'psc-kuta' is already used by "
-                        f"units[{_index('psc-kuta')}]"]
+    assert problems == [
+        f"broken.yaml: units[{len(DEMO['units'])}] (psc-kuta): id 'psc-kuta' is already used by "
+        f"units[{_index('psc-kuta')}]"
+    ]
 
 
 def test_unit_district_must_exist(tmp_path):
@@ -78,8 +80,10 @@ def test_two_entries_on_one_endpoint_are_refused(tmp_path):
 
 def test_missing_district_key_is_named(tmp_path):
     problems = _problems(tmp_path, lambda d: d["districts"].pop("unknown"))
-    assert problems == ["broken.yaml: districts: district 'unknown' is missing "
-                        "(needed: kuta-selatan, kuta, kuta-utara, mengwi, abiansemal, petang, unknown)"]
+    assert problems == [
+        "broken.yaml: districts: district 'unknown' is missing "
+        "(needed: kuta-selatan, kuta, kuta-utara, mengwi, abiansemal, petang, unknown)"
+    ]
 
 
 def test_112_needs_every_emergency_category(tmp_path):
@@ -93,8 +97,10 @@ def test_routed_category_needs_a_defined_agency_with_units(tmp_path):
         d["lines"]["14084"]["categories"]["social"] = {"agency": "dinsoss"}
 
     problems = _problems(tmp_path, no_fire_units)
-    assert problems == ["broken.yaml: lines.112.categories.fire: agency 'damkar' has no units to ring",
-                        "broken.yaml: lines.14084.categories.social: agency 'dinsoss' is not defined"]
+    assert problems == [
+        "broken.yaml: lines.112.categories.fire: agency 'damkar' has no units to ring",
+        "broken.yaml: lines.14084.categories.social: agency 'dinsoss' is not defined",
+    ]
 
 
 def test_schema_errors_name_the_entry_and_field(tmp_path):

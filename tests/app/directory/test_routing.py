@@ -14,23 +14,64 @@ DEMO = load_directory(paths.DEMO_DIRECTORY)
 def _tiny(**changes):
     """A two-district directory where distances are easy to reason about."""
     raw = {
-        "districts": {key: {"name": key, "lat": -8.5, "lon": 115.0}
-                      for key in ("kuta-selatan", "kuta-utara", "mengwi", "abiansemal", "petang")},
+        "districts": {
+            key: {"name": key, "lat": -8.5, "lon": 115.0}
+            for key in ("kuta-selatan", "kuta-utara", "mengwi", "abiansemal", "petang")
+        },
         "agencies": {"psc": {"name": "PSC", "kind": "ambulance"}, "cc": {"name": "CC", "kind": "command-center"}},
         "units": [
-            {"id": "far-cover", "name": "Far", "agency": "psc", "districts": ["kuta"], "lat": -8.9, "lon": 115.0,
-             "dial": "PJSIP/far-cover"},
-            {"id": "near-other", "name": "Near", "agency": "psc", "districts": ["mengwi"], "lat": -8.71, "lon": 115.0,
-             "dial": "PJSIP/near-other"},
-            {"id": "mid-other", "name": "Mid", "agency": "psc", "districts": ["mengwi"], "lat": -8.8, "lon": 115.0,
-             "dial": "PJSIP/mid-other"},
-            {"id": "close-cover", "name": "Close", "agency": "psc", "districts": ["kuta"], "lat": -8.75, "lon": 115.0,
-             "dial": "PJSIP/close-cover", "ring_timeout": 12},
+            {
+                "id": "far-cover",
+                "name": "Far",
+                "agency": "psc",
+                "districts": ["kuta"],
+                "lat": -8.9,
+                "lon": 115.0,
+                "dial": "PJSIP/far-cover",
+            },
+            {
+                "id": "near-other",
+                "name": "Near",
+                "agency": "psc",
+                "districts": ["mengwi"],
+                "lat": -8.71,
+                "lon": 115.0,
+                "dial": "PJSIP/near-other",
+            },
+            {
+                "id": "mid-other",
+                "name": "Mid",
+                "agency": "psc",
+                "districts": ["mengwi"],
+                "lat": -8.8,
+                "lon": 115.0,
+                "dial": "PJSIP/mid-other",
+            },
+            {
+                "id": "close-cover",
+                "name": "Close",
+                "agency": "psc",
+                "districts": ["kuta"],
+                "lat": -8.75,
+                "lon": 115.0,
+                "dial": "PJSIP/close-cover",
+                "ring_timeout": 12,
+            },
         ],
         "fallback_group": {"name": "Command center", "dial": ["PJSIP/op-1", "PJSIP/op-2"], "ring_timeout": 25},
-        "lines": {"112": {"name": "112", "default_agency": "psc", "categories": {
-            "medical": {"agency": "psc"}, "fire": {"agency": "psc"}, "police": {"agency": "psc"},
-            "sar": {"agency": "psc"}, "operator": {"agency": None}}}},
+        "lines": {
+            "112": {
+                "name": "112",
+                "default_agency": "psc",
+                "categories": {
+                    "medical": {"agency": "psc"},
+                    "fire": {"agency": "psc"},
+                    "police": {"agency": "psc"},
+                    "sar": {"agency": "psc"},
+                    "operator": {"agency": None},
+                },
+            }
+        },
     }
     raw["districts"]["kuta"] = {"name": "Kuta", "lat": -8.7, "lon": 115.0}
     raw["districts"]["unknown"] = {"name": "Centre", "lat": -8.95, "lon": 115.0}
@@ -83,9 +124,16 @@ def test_haversine_one_degree_of_latitude_is_about_111_km():
     assert haversine_km(-8.0, 115.0, -9.0, 115.0) == pytest.approx(111.2, abs=0.2)
 
 
-@pytest.mark.parametrize("line, category, agency", [("112", "fire", "damkar"), ("112", "police", "polres"),
-                                                    ("112", "sar", "bpbd"), ("14084", "infrastructure", "pupr"),
-                                                    ("14084", "population", "disdukcapil")])
+@pytest.mark.parametrize(
+    "line, category, agency",
+    [
+        ("112", "fire", "damkar"),
+        ("112", "police", "polres"),
+        ("112", "sar", "bpbd"),
+        ("14084", "infrastructure", "pupr"),
+        ("14084", "population", "disdukcapil"),
+    ],
+)
 def test_every_demo_category_reaches_its_agency_before_the_group(line, category, agency):
     for district in DEMO.districts:
         candidates = route(DEMO, line, category, district)

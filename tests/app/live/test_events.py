@@ -1,4 +1,5 @@
 """Live events as JSON: what a subscriber reads is the event that was published."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """LivePublisher against a private redis-server, including killing it mid-call."""
+
 from __future__ import annotations
 
 import asyncio
@@ -193,10 +194,12 @@ async def test_redis_outage_degrades_then_recovers_by_itself_with_the_live_state
     await until(lambda: publisher.state == "ok", 5, "status ok")
 
     server.kill()
-    during = [ev.CallForwarded("112-A", category="medical", district="kuta", language="id", reason="selected"),
-              ev.AgencyRinging("112-A", unit="psc-kuta"),
-              ev.CallEnded("112-B", disposition="abandoned-in-ivr"),
-              ev.CallReceived("112-C", line="14084", caller_number="0822")]
+    during = [
+        ev.CallForwarded("112-A", category="medical", district="kuta", language="id", reason="selected"),
+        ev.AgencyRinging("112-A", unit="psc-kuta"),
+        ev.CallEnded("112-B", disposition="abandoned-in-ivr"),
+        ev.CallReceived("112-C", line="14084", caller_number="0822"),
+    ]
     slowest = 0.0
     for event in during * 25:  # many events, while the publisher notices the outage
         slowest = max(slowest, timed_publish(publisher, event))
@@ -213,7 +216,12 @@ async def test_redis_outage_degrades_then_recovers_by_itself_with_the_live_state
         await until(lambda: tickets(fresh), 5, "the active calls written back")
         assert await tickets(fresh) == {"112-A", "112-C"}
         a = {k.decode(): v.decode() for k, v in (await fresh.hgetall(call_key("112-A"))).items()}
-        assert (a["status"], a["district"], a["category"], a["ringing"]) == ("forwarding", "kuta", "medical", "psc-kuta")
+        assert (a["status"], a["district"], a["category"], a["ringing"]) == (
+            "forwarding",
+            "kuta",
+            "medical",
+            "psc-kuta",
+        )
         assert not await fresh.exists(call_key("112-B"))
         assert any("recovered" in r.getMessage() for r in caplog.records)
         for ticket in ("112-A", "112-C"):

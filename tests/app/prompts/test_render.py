@@ -1,4 +1,5 @@
 """Prompt rendering with the real espeak-ng and sox."""
+
 from __future__ import annotations
 
 import shutil
@@ -24,18 +25,31 @@ def tools():
 
 @pytest.fixture
 def directory() -> Directory:
-    return Directory.model_validate({
-        "districts": {"kuta": {"name": "Kuta", "lat": -8.72, "lon": 115.17}},
-        "agencies": {"fire": {"name": "Damkar Badung", "kind": "fire"}},
-        "units": [{"id": "damkar-kuta", "name": "Damkar Kuta", "agency": "fire", "districts": ["kuta"],
-                   "lat": -8.72, "lon": 115.17, "dial": "PJSIP/damkar-kuta"}],
-        "fallback_group": {"name": "Call-takers", "dial": ["PJSIP/operator-1"]},
-        "lines": {"112": {"name": "Darurat", "default_agency": "fire", "categories": {}}},
-    })
+    return Directory.model_validate(
+        {
+            "districts": {"kuta": {"name": "Kuta", "lat": -8.72, "lon": 115.17}},
+            "agencies": {"fire": {"name": "Damkar Badung", "kind": "fire"}},
+            "units": [
+                {
+                    "id": "damkar-kuta",
+                    "name": "Damkar Kuta",
+                    "agency": "fire",
+                    "districts": ["kuta"],
+                    "lat": -8.72,
+                    "lon": 115.17,
+                    "dial": "PJSIP/damkar-kuta",
+                }
+            ],
+            "fallback_group": {"name": "Call-takers", "dial": ["PJSIP/operator-1"]},
+            "lines": {"112": {"name": "Darurat", "default_agency": "fire", "categories": {}}},
+        }
+    )
 
 
 def render(tmp_path, directory=None, catalogue=CATALOGUE):
-    return render_prompts(catalogue, directory, out_dir=tmp_path / "build", progress=False, recorded_dir=tmp_path / "recorded")
+    return render_prompts(
+        catalogue, directory, out_dir=tmp_path / "build", progress=False, recorded_dir=tmp_path / "recorded"
+    )
 
 
 def seconds(path: Path) -> float:
@@ -100,5 +114,7 @@ def test_install_copies_the_prompts_into_the_sounds_folder(tmp_path):
     render(tmp_path)
     sounds = tmp_path / "sounds"
     assert install_prompts(tmp_path / "build", sounds) == 2 * len(NAMES)
-    assert (sounds / "siaga" / "id" / "welcome.wav").read_bytes() == (tmp_path / "build" / "siaga" / "id" / "welcome.wav").read_bytes()
+    assert (sounds / "siaga" / "id" / "welcome.wav").read_bytes() == (
+        tmp_path / "build" / "siaga" / "id" / "welcome.wav"
+    ).read_bytes()
     assert install_prompts(tmp_path / "build", sounds) == 0  # unchanged files are not copied again

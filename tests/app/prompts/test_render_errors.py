@@ -1,4 +1,5 @@
 """A broken catalogue or recording is refused naming the file, the prompt and the reason."""
+
 from __future__ import annotations
 
 import os
@@ -40,11 +41,14 @@ def test_menus_using_that_prompt_name_file_menu_key_and_language(without_english
     assert str(caught.value) == "112.yaml: menus.category.prompt: prompt '112-category' is missing in 'en'"
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("prompts:\n  welcome: {id: a, en: b\n", "not valid YAML"),
-    ("prompts:\n  welcome: just a string\n", "prompts.welcome: must be a mapping of language -> text, not str"),
-    ("- a list\n", "prompts: must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("prompts:\n  welcome: {id: a, en: b\n", "not valid YAML"),
+        ("prompts:\n  welcome: just a string\n", "prompts.welcome: must be a mapping of language -> text, not str"),
+        ("- a list\n", "prompts: must be a mapping"),
+    ],
+)
 def test_a_malformed_catalogue_is_refused_naming_the_file(tmp_path, text, reason):
     path = tmp_path / "catalogue.yaml"
     path.write_text(text)
@@ -69,9 +73,20 @@ def test_a_recorded_prompt_that_is_not_audio_names_the_recording(tmp_path):
 def test_prompts_render_refuses_the_catalogue_with_one_line_and_exit_2(tmp_path, without_english_category):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_")}
     result = subprocess.run(
-        [str(SIAGA), "prompts", "render", "--catalogue", str(without_english_category), "--out", str(tmp_path / "out"),
-         "--no-install"],
-        env={**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}, capture_output=True, text=True, timeout=60,
+        [
+            str(SIAGA),
+            "prompts",
+            "render",
+            "--catalogue",
+            str(without_english_category),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-install",
+        ],
+        env={**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     output = (result.stdout + result.stderr).strip()

@@ -3,6 +3,7 @@
 It answers only REGISTER and keeps what it saw, so a test can check that the
 line authenticated with the right password and unregistered on the way out.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,7 +31,7 @@ class Registrar:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
-    def __enter__(self) -> "Registrar":
+    def __enter__(self) -> Registrar:
         self._thread.start()
         return self
 
@@ -51,8 +52,11 @@ class Registrar:
 
     def _answer(self, request: str) -> str:
         head = request.split("\r\n\r\n", 1)[0].split("\r\n")
-        headers = [h for h in head[1:] if h.split(":", 1)[0].strip().lower()
-                   in ("via", "from", "to", "call-id", "cseq", "contact")]
+        headers = [
+            h
+            for h in head[1:]
+            if h.split(":", 1)[0].strip().lower() in ("via", "from", "to", "call-id", "cseq", "contact")
+        ]
         auth = next((h.split(":", 1)[1] for h in head if h.lower().startswith("authorization:")), None)
         expires = re.search(r"(?im)^expires:\s*(\d+)", request) or re.search(r"expires=(\d+)", request)
         if auth is None:
@@ -64,8 +68,9 @@ class Registrar:
             ha1 = _md5(f"{user}:{REALM}:{self.passwords.get(user, secrets.token_hex(8))}")
             expected = _md5(f"{ha1}:{fields.get('nonce')}:{_md5('REGISTER:' + fields.get('uri', ''))}")
             accepted = fields.get("response") == expected
-            self.seen.append({"user": user, "expires": int(expires.group(1)) if expires else None,
-                              "accepted": accepted})
+            self.seen.append(
+                {"user": user, "expires": int(expires.group(1)) if expires else None, "accepted": accepted}
+            )
             status = "200 OK" if accepted else "403 Forbidden"
             if accepted and expires:
                 headers.append(f"Expires: {expires.group(1)}")

@@ -1,4 +1,5 @@
 """``call`` mode against a real pjsua2 ``line`` peer on loopback (no Asterisk)."""
+
 from app.sipua.control import start_call, start_line
 
 EXIT_TIMEOUT = 3
@@ -9,9 +10,12 @@ def _uri(line):
 
 
 def test_call_is_answered_over_g711_and_digits_arrive_in_order(pjsua2):
-    with start_line("psc-kuta", answer_after=0.2) as line, \
-            start_call(_uri(line), from_user="081234567890", dtmf=["9", "1", "2"],
-                       dtmf_after=0.3, dtmf_gap=0.3, duration=2.5) as caller:
+    with (
+        start_line("psc-kuta", answer_after=0.2) as line,
+        start_call(
+            _uri(line), from_user="081234567890", dtmf=["9", "1", "2"], dtmf_after=0.3, dtmf_gap=0.3, duration=2.5
+        ) as caller,
+    ):
         incoming = line.wait_for("incoming")
         assert "081234567890" in incoming["remote"]
         caller.wait_for("ringing", code=180)
@@ -53,8 +57,7 @@ def test_unanswered_call_is_cancelled_cleanly_at_the_callers_timeout(pjsua2):
 
 
 def test_far_end_hanging_up_ends_the_call_run(pjsua2):
-    with start_line("psc-kuta", answer_after=0, hangup_after=0.5) as line, \
-            start_call(_uri(line), timeout=15) as caller:
+    with start_line("psc-kuta", answer_after=0, hangup_after=0.5) as line, start_call(_uri(line), timeout=15) as caller:
         answered = caller.wait_for("answered", 5)
         ended = caller.wait_for("disconnected", 5)
         assert ended["t"] - answered["t"] >= 0.4

@@ -1,4 +1,5 @@
 """The subprocess handle: waiting, error text, clean stop."""
+
 import time
 
 import pytest
@@ -7,8 +8,13 @@ from app.sipua.control import _argv, start_call, start_line
 
 
 def test_options_become_command_line_flags():
-    assert _argv({"answer_after": 1.5, "busy": True, "no_answer": False, "record": None,
-                  "dtmf": ["9", "1", "2"]}) == ["--answer-after", "1.5", "--busy", "--dtmf", "9,1,2"]
+    assert _argv({"answer_after": 1.5, "busy": True, "no_answer": False, "record": None, "dtmf": ["9", "1", "2"]}) == [
+        "--answer-after",
+        "1.5",
+        "--busy",
+        "--dtmf",
+        "9,1,2",
+    ]
 
 
 def test_waiting_in_vain_raises_with_the_uas_recent_output(pjsua2):
@@ -21,8 +27,10 @@ def test_waiting_in_vain_raises_with_the_uas_recent_output(pjsua2):
 
 
 def test_sigterm_hangs_up_and_exits_cleanly_within_two_seconds(pjsua2):
-    with start_line("psc-kuta", answer_after=0) as line, \
-            start_call(f"sip:psc-kuta@127.0.0.1:{line.port}", timeout=15) as caller:
+    with (
+        start_line("psc-kuta", answer_after=0) as line,
+        start_call(f"sip:psc-kuta@127.0.0.1:{line.port}", timeout=15) as caller,
+    ):
         caller.wait_for("answered", 5)
         started = time.monotonic()
         assert line.stop() == 0

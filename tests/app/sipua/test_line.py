@@ -1,4 +1,5 @@
 """``line`` mode: media both ways, several calls, registration with digest auth."""
+
 import pytest
 
 from app.sipua.control import recording_path, start_call, start_line
@@ -23,8 +24,10 @@ def _uri(line):
 
 def test_each_side_records_the_other_sides_tone(pjsua2, tones, tmp_path):
     heard_by_line, heard_by_caller = tmp_path / "line.wav", tmp_path / "caller.wav"
-    with start_line("psc-kuta", answer_after=0.2, play=tones["line"], record=heard_by_line) as line, \
-            start_call(_uri(line), play=tones["caller"], record=heard_by_caller, duration=3) as caller:
+    with (
+        start_line("psc-kuta", answer_after=0.2, play=tones["line"], record=heard_by_line) as line,
+        start_call(_uri(line), play=tones["caller"], record=heard_by_caller, duration=3) as caller,
+    ):
         assert caller.wait_for("recorded", 10)["complete"] is True
         assert line.wait_for("recorded", 10)["complete"] is True
     assert has_tone(heard_by_caller, LINE_HZ, min_seconds=2.0)
@@ -46,8 +49,7 @@ def test_line_takes_calls_one_after_another_with_a_recording_each(pjsua2, tones,
 
 
 def test_second_call_while_one_is_up_gets_busy(pjsua2):
-    with start_line("psc-kuta", answer_after=0) as line, \
-            start_call(_uri(line), timeout=15) as first:
+    with start_line("psc-kuta", answer_after=0) as line, start_call(_uri(line), timeout=15) as first:
         first.wait_for("answered", 5)
         with start_call(_uri(line)) as second:
             assert second.wait_for("disconnected", 5)["code"] == 486
@@ -65,8 +67,7 @@ def test_line_registers_with_digest_and_unregisters_on_sigterm(pjsua2):
 
 
 def test_wrong_password_is_reported_as_a_registration_error(pjsua2):
-    with Registrar({"psc-kuta": "s3cret"}) as registrar, \
-            start_line("psc-kuta", "wrong", registrar.uri) as line:
+    with Registrar({"psc-kuta": "s3cret"}) as registrar, start_line("psc-kuta", "wrong", registrar.uri) as line:
         failure = line.wait_for("error", 5, what="register")
         assert failure["code"] == 403
         assert "registered" not in line.names()
@@ -75,8 +76,10 @@ def test_wrong_password_is_reported_as_a_registration_error(pjsua2):
 @pytest.mark.parametrize("behaviour", ["busy", "reject", "no_answer"])
 def test_line_that_does_not_answer_records_nothing(pjsua2, tmp_path, behaviour):
     record = tmp_path / "never.wav"
-    with start_line("psc-kuta", record=record, **{behaviour: True}) as line, \
-            start_call(_uri(line), timeout=1.5) as caller:
+    with (
+        start_line("psc-kuta", record=record, **{behaviour: True}) as line,
+        start_call(_uri(line), timeout=1.5) as caller,
+    ):
         caller.wait_exit(5)
         line.wait_for("disconnected", 5)
     assert not record.exists()

@@ -1,4 +1,5 @@
 """Reconnect delays: grow, cap, jitter only shortens, reset starts over."""
+
 from __future__ import annotations
 
 from ivr.ari.backoff import Backoff

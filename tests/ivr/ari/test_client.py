@@ -1,4 +1,5 @@
 """AriClient: requests it sends, answers it parses, and failures as typed errors."""
+
 from __future__ import annotations
 
 import base64
@@ -22,8 +23,9 @@ from ivr.ari import (
 
 
 def _client(handler, **kwargs) -> AriClient:
-    return AriClient("http://ari.test:8088/ari", "siaga", SecretStr("s3cret"),
-                     transport=httpx.MockTransport(handler), **kwargs)
+    return AriClient(
+        "http://ari.test:8088/ari", "siaga", SecretStr("s3cret"), transport=httpx.MockTransport(handler), **kwargs
+    )
 
 
 def _free_port() -> int:
@@ -61,8 +63,9 @@ async def test_originate_puts_variables_in_the_json_body_and_uses_our_channel_id
         return httpx.Response(200, json={"id": "ch-9"})
 
     async with _client(handler) as client:
-        await client.originate("Local/100@agency", channel_id="ch-9", app="siaga", app_args="a,b",
-                               variables={"SIAGA_CASE": "42"})
+        await client.originate(
+            "Local/100@agency", channel_id="ch-9", app="siaga", app_args="a,b", variables={"SIAGA_CASE": "42"}
+        )
 
     request = seen[0]
     assert request.url.path == "/ari/channels/ch-9"
@@ -117,15 +120,23 @@ async def test_get_var_returns_the_value():
 
 async def test_stored_recording_file_returns_the_raw_bytes():
     audio = b"RIFF\x00\x01binary"
-    async with _client(lambda request: httpx.Response(200, content=audio,
-                                                      headers={"content-type": "audio/wav"})) as client:
+    async with _client(
+        lambda request: httpx.Response(200, content=audio, headers={"content-type": "audio/wav"})
+    ) as client:
         assert await client.stored_recording_file("case-42") == audio
 
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(400, AriBadRequest), (401, AriAuthError), (403, AriAuthError), (404, AriNotFound),
-     (409, AriConflict), (412, AriError), (500, AriError)],
+    [
+        (400, AriBadRequest),
+        (401, AriAuthError),
+        (403, AriAuthError),
+        (404, AriNotFound),
+        (409, AriConflict),
+        (412, AriError),
+        (500, AriError),
+    ],
 )
 async def test_rejections_map_to_typed_errors_with_asterisks_message(status, error):
     def handler(request):

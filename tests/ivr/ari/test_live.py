@@ -4,6 +4,7 @@ A Local channel into the demo responder stands in for a caller: its ``;1``
 half (named with our channel id) enters the Stasis app once the ``;2`` half
 answers in the dialplan.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -66,8 +67,9 @@ class Events:
     async def wait_type(self, kind: str, key: str, ident: str, timeout: float = 10.0) -> dict:
         """The first ``kind`` event whose ``key`` object (channel, playback...) is ours."""
         id_field = "name" if key == "recording" else "id"  # recordings are known by name
-        return await self.wait(f"{kind} for {ident}",
-                               lambda e: e.get("type") == kind and e.get(key, {}).get(id_field) == ident, timeout)
+        return await self.wait(
+            f"{kind} for {ident}", lambda e: e.get("type") == kind and e.get(key, {}).get(id_field) == ident, timeout
+        )
 
 
 @pytest.fixture(params=["http", "websocket"])
@@ -169,8 +171,12 @@ async def test_a_created_channel_is_in_the_app_before_it_is_dialled(live, asteri
     await client.create_channel(RESPONDER, channel_id=channel, app=asterisk.settings.ari.app, app_args="unit")
     await events.wait_type("StasisStart", "channel", channel)
     await client.dial(channel, timeout=10)
-    await events.wait(f"{channel} up", lambda e: e.get("type") == "ChannelStateChange"
-                      and e["channel"]["id"] == channel and e["channel"]["state"] == "Up")
+    await events.wait(
+        f"{channel} up",
+        lambda e: (
+            e.get("type") == "ChannelStateChange" and e["channel"]["id"] == channel and e["channel"]["state"] == "Up"
+        ),
+    )
 
     app = await client.subscribe(asterisk.settings.ari.app, f"channel:{channel}")
     assert channel in app["channel_ids"]

@@ -1,4 +1,5 @@
 """Every ARI helper against the API description Asterisk 22 ships (rest-api/*.json)."""
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,25 @@ SAMPLE_CALLS = {
     "play": lambda c: c.play("ch-1", "pb-1", ["sound:hello-world", "tone:ring"], lang="id"),
     "play_on_bridge": lambda c: c.play_on_bridge("br-1", "pb-2", "sound:beep", lang="en"),
     "stop_playback": lambda c: c.stop_playback("pb-1"),
-    "originate": lambda c: c.originate("Local/100@ctx", channel_id="ch-2", app="siaga", app_args="agency,7",
-                                       caller_id="112 <112>", timeout=20, variables={"CASE": "9"},
-                                       originator="ch-1"),
-    "create_channel": lambda c: c.create_channel("PJSIP/unit-1", channel_id="ch-3", app="siaga", app_args="unit",
-                                                 originator="ch-1", formats="ulaw", variables={"CASE": "9"}),
+    "originate": lambda c: c.originate(
+        "Local/100@ctx",
+        channel_id="ch-2",
+        app="siaga",
+        app_args="agency,7",
+        caller_id="112 <112>",
+        timeout=20,
+        variables={"CASE": "9"},
+        originator="ch-1",
+    ),
+    "create_channel": lambda c: c.create_channel(
+        "PJSIP/unit-1",
+        channel_id="ch-3",
+        app="siaga",
+        app_args="unit",
+        originator="ch-1",
+        formats="ulaw",
+        variables={"CASE": "9"},
+    ),
     "dial": lambda c: c.dial("ch-3", caller="ch-1", timeout=15),
     "get_channel": lambda c: c.get_channel("ch-1"),
     "list_channels": lambda c: c.list_channels(),
@@ -39,8 +54,9 @@ SAMPLE_CALLS = {
     "remove_from_bridge": lambda c: c.remove_from_bridge("br-1", "ch-2"),
     "destroy_bridge": lambda c: c.destroy_bridge("br-1"),
     "list_bridges": lambda c: c.list_bridges(),
-    "record_bridge": lambda c: c.record_bridge("br-1", "case-42", fmt="wav", if_exists="fail", beep=True,
-                                               max_duration=3600),
+    "record_bridge": lambda c: c.record_bridge(
+        "br-1", "case-42", fmt="wav", if_exists="fail", beep=True, max_duration=3600
+    ),
     "stop_recording": lambda c: c.stop_recording("case-42"),
     "stored_recording_file": lambda c: c.stored_recording_file("case-42"),
     "delete_stored_recording": lambda c: c.delete_stored_recording("case-42"),

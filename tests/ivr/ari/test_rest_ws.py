@@ -3,6 +3,7 @@
 The real thing (requests over a real Asterisk's events websocket) is in
 test_live.py; here, the cases Asterisk does not produce on demand.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,9 @@ class FakeAsterisk:
         self.sent.append(message)
         reply = self.answer(message)
         if reply is not None:
-            asyncio.get_running_loop().call_soon(self.rest.deliver, {"type": "RESTResponse",
-                                                                     "request_id": message["request_id"], **reply})
+            asyncio.get_running_loop().call_soon(
+                self.rest.deliver, {"type": "RESTResponse", "request_id": message["request_id"], **reply}
+            )
 
 
 async def ready(answer) -> tuple[RestOverStream, FakeAsterisk]:
@@ -42,8 +44,9 @@ async def ready(answer) -> tuple[RestOverStream, FakeAsterisk]:
 
 async def test_a_request_carries_method_uri_query_and_body_and_returns_the_parsed_answer():
     rest, fake = await ready(lambda m: {"status_code": 200, "message_body": json.dumps({"echo": m["uri"]})})
-    answer = await rest.request("POST", "/channels/c1/play/p1", {"media": "sound:x", "lang": None, "beep": True},
-                                {"variables": {"A": "1"}})
+    answer = await rest.request(
+        "POST", "/channels/c1/play/p1", {"media": "sound:x", "lang": None, "beep": True}, {"variables": {"A": "1"}}
+    )
     sent = fake.sent[-1]
     assert sent["type"] == "RESTRequest" and sent["method"] == "POST"
     assert sent["uri"] == "channels/c1/play/p1?media=sound%3Ax&beep=true"  # None left out, bool as Asterisk spells it
@@ -52,8 +55,13 @@ async def test_a_request_carries_method_uri_query_and_body_and_returns_the_parse
 
 
 async def test_no_body_is_none_and_errors_map_like_http():
-    replies = iter([{"status_code": 204}, {"status_code": 404, "message_body": '{"message": "Channel not found"}'},
-                    {"status_code": 409, "reason_phrase": "Conflict"}])
+    replies = iter(
+        [
+            {"status_code": 204},
+            {"status_code": 404, "message_body": '{"message": "Channel not found"}'},
+            {"status_code": 409, "reason_phrase": "Conflict"},
+        ]
+    )
     rest, _ = await ready(lambda m: {"status_code": 200} if m["uri"] == "asterisk/ping" else next(replies))
     assert await rest.request("POST", "channels/c1/answer", None, None) is None
     with pytest.raises(AriNotFound, match="Channel not found"):

@@ -3,6 +3,7 @@
 Unit tests of the protocol handling: order, auth, reconnects, backoff, stop.
 The same stream against a real Asterisk is in test_live.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,7 +48,7 @@ class FakeAri:
         self.server = None
         self.port = None
 
-    async def start(self, port: int = 0) -> "FakeAri":
+    async def start(self, port: int = 0) -> FakeAri:
         self.server = await serve(self._session, "127.0.0.1", port, process_request=self._check)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
@@ -78,6 +79,7 @@ def send_then_hold(*messages):
         for message in messages:
             await ws.send(message if isinstance(message, str) else json.dumps(message))
         await ws.wait_closed()
+
     return behaviour
 
 
@@ -158,8 +160,12 @@ async def test_reconnects_after_the_server_drops_and_calls_on_connected_again(ru
 
     assert connects == [1, 2]
     assert stream.reconnects == 1 and stream.disconnects == 1
-    assert any(re.fullmatch(rf"ARI events connection to 127\.0\.0\.1:{server.port} lost \(.+\); retrying in 0\.1 s",
-                            r.getMessage()) for r in caplog.records)
+    assert any(
+        re.fullmatch(
+            rf"ARI events connection to 127\.0\.0\.1:{server.port} lost \(.+\); retrying in 0\.1 s", r.getMessage()
+        )
+        for r in caplog.records
+    )
 
 
 async def test_refused_port_logs_a_readable_line_and_retries_until_asterisk_appears(running, servers, caplog):
@@ -171,7 +177,9 @@ async def test_refused_port_logs_a_readable_line_and_retries_until_asterisk_appe
 
     assert stream.state in {"connecting", "backoff"} and not stream.connected.is_set()
     lines = [r.getMessage() for r in caplog.records]
-    assert re.fullmatch(rf"ARI not reachable at 127\.0\.0\.1:{port} \(connection refused\); retrying in 0\.1 s", lines[0])
+    assert re.fullmatch(
+        rf"ARI not reachable at 127\.0\.0\.1:{port} \(connection refused\); retrying in 0\.1 s", lines[0]
+    )
     assert caplog.records[0].levelno == logging.WARNING
     assert all(r.levelno == logging.INFO for r in caplog.records[1:3])  # same reason again: no new warning
 
@@ -219,7 +227,7 @@ async def test_wrong_password_is_named_as_such_and_retried(running, servers, cap
     await until(lambda: stream.failed_attempts >= 2, what="two refused upgrades")
 
     line = caplog.records[0].getMessage()
-    assert f"refused user 'siaga' (HTTP 401)" in line and "password" in line
+    assert "refused user 'siaga' (HTTP 401)" in line and "password" in line
     assert stream.connects == 0
 
 

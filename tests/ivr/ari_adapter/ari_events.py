@@ -1,4 +1,5 @@
 """Raw ARI events shaped as Asterisk 22 sends them (rest-api/events.json, channels.json)."""
+
 from __future__ import annotations
 
 from ivr.ari_adapter import ids
@@ -16,8 +17,13 @@ def channel(cid: str, *, state: str = "Up", name: str = "PJSIP/caller-00000011",
         "caller": {"name": "", "number": number},
         "connected": {"name": "", "number": ""},
         "accountcode": "",
-        "dialplan": {"context": "siaga-in", "exten": "112", "priority": 3, "app_name": "Stasis",
-                     "app_data": f"{APP},112"},
+        "dialplan": {
+            "context": "siaga-in",
+            "exten": "112",
+            "priority": 3,
+            "app_name": "Stasis",
+            "app_data": f"{APP},112",
+        },
         "creationtime": "2025-11-27T10:00:00.000+0800",
         "language": "en",
     }
@@ -30,8 +36,13 @@ def leg_channel(key: str, leg: str, *, half: str = "", state: str = "Down") -> d
 
 
 def event(kind: str, **fields) -> dict:
-    return {"type": kind, "timestamp": "2025-11-27T10:00:01.250+0800", "application": APP,
-            "asterisk_id": "02:42:ac:11:00:02", **fields}
+    return {
+        "type": kind,
+        "timestamp": "2025-11-27T10:00:01.250+0800",
+        "application": APP,
+        "asterisk_id": "02:42:ac:11:00:02",
+        **fields,
+    }
 
 
 def stasis_start(chan: dict, *args: str) -> dict:
@@ -43,9 +54,16 @@ def dtmf(chan: dict, digit: str) -> dict:
 
 
 def playback_finished(playback_id: str, target: str = CALLER) -> dict:
-    return event("PlaybackFinished", playback={
-        "id": playback_id, "media_uri": "sound:siaga/id/112-category", "target_uri": f"channel:{target}",
-        "language": "en", "state": "done"})
+    return event(
+        "PlaybackFinished",
+        playback={
+            "id": playback_id,
+            "media_uri": "sound:siaga/id/112-category",
+            "target_uri": f"channel:{target}",
+            "language": "en",
+            "state": "done",
+        },
+    )
 
 
 def state_change(chan: dict, state: str) -> dict:

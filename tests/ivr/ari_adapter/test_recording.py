@@ -1,5 +1,6 @@
 """Call recordings: when Asterisk has finished one (its WAV header says the length only once closed), and
 taking it out of Asterisk's folder: on disk when it is here, else over ARI."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Resync after a (re)connect: what Asterisk says is live decides; a conversation is never cut."""
+
 from __future__ import annotations
 
 import pytest
@@ -95,7 +96,10 @@ async def test_an_agency_line_left_in_our_bridge_after_its_caller_hung_up_is_rel
 
 async def test_bridges_with_a_caller_in_them_or_not_ours_are_left_alone(adopted):
     caller, leg = channel("1764215000.26"), leg_channel(KEY, "leg1", state="Up")
-    bridges = [{"id": ids.bridge_id(KEY), "channels": [caller["id"], leg["id"]]}, {"id": "someone-elses", "channels": []}]
+    bridges = [
+        {"id": ids.bridge_id(KEY), "channels": [caller["id"], leg["id"]]},
+        {"id": "someone-elses", "channels": []},
+    ]
     ari = FakeAri([caller, leg], bridges)
     resync, _ = resync_for(ari, adopted)
     await resync.run()

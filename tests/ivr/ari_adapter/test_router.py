@@ -1,4 +1,5 @@
 """CallRouter: one worker per call, events in order, calls independent of each other."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,13 @@ from ivr.ari_adapter import ids
 from ivr.ari_adapter.router import CallRouter
 from ivr.calls import events as ev
 from tests.ivr.ari_adapter.ari_events import (
-    channel, destroyed, dtmf, leg_channel, playback_finished, stasis_start, state_change,
+    channel,
+    destroyed,
+    dtmf,
+    leg_channel,
+    playback_finished,
+    stasis_start,
+    state_change,
 )
 
 BOOM = ev.DigitPressed("7")  # the fake flow raises on this one
@@ -100,12 +107,22 @@ async def test_events_of_a_call_reach_its_flow_in_order(router, flows):
     caller = arrive(router, "1764215000.1")
     [flow] = flows
     leg = leg_channel(flow.key, "leg1")
-    for raw in (dtmf(caller, "1"), dtmf(caller, "2"), playback_finished(ids.playback_id(flow.key, "p3")),
-                state_change(leg, "Ringing"), stasis_start({**leg, "state": "Up"}, "leg"), dtmf(caller, "3")):
+    for raw in (
+        dtmf(caller, "1"),
+        dtmf(caller, "2"),
+        playback_finished(ids.playback_id(flow.key, "p3")),
+        state_change(leg, "Ringing"),
+        stasis_start({**leg, "state": "Up"}, "leg"),
+        dtmf(caller, "3"),
+    ):
         router.route(raw)
     assert await flow.until_seen(6) == [
-        ev.DigitPressed("1"), ev.DigitPressed("2"), ev.PromptFinished("p3"),
-        ev.LegRinging("leg1"), ev.LegAnswered("leg1"), ev.DigitPressed("3"),
+        ev.DigitPressed("1"),
+        ev.DigitPressed("2"),
+        ev.PromptFinished("p3"),
+        ev.LegRinging("leg1"),
+        ev.LegAnswered("leg1"),
+        ev.DigitPressed("3"),
     ]
 
 

@@ -1,4 +1,5 @@
 """Raw ARI events of one call become typed call events; everything else is None."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,15 @@ from ivr.ari_adapter.translate import translate
 from ivr.calls import events as ev
 from ivr.calls.flow import CONNECTING
 from tests.ivr.ari_adapter.ari_events import (
-    CALLER, channel, destroyed, dtmf, leg_channel, playback_finished, stasis_end, stasis_start, state_change,
+    CALLER,
+    channel,
+    destroyed,
+    dtmf,
+    leg_channel,
+    playback_finished,
+    stasis_end,
+    stasis_start,
+    state_change,
 )
 
 KEY, OTHER_KEY = "a1b2c3d4e5f60718", "ffffeeeeddddcccc"
@@ -85,8 +94,14 @@ def test_the_dialplan_half_of_a_local_leg_is_not_followed():
 def test_events_of_another_call_are_ignored():
     other_leg = leg_channel(OTHER_KEY, "leg1", state="Up")
     other_caller = channel("1764215000.42")
-    for raw in (stasis_start(other_leg, "leg"), destroyed(other_leg, 17), state_change(other_leg, "Ringing"),
-                dtmf(other_caller, "1"), stasis_end(other_caller), destroyed(other_caller)):
+    for raw in (
+        stasis_start(other_leg, "leg"),
+        destroyed(other_leg, 17),
+        state_change(other_leg, "Ringing"),
+        dtmf(other_caller, "1"),
+        stasis_end(other_caller),
+        destroyed(other_caller),
+    ):
         assert mine(raw) is None
 
 

@@ -1,4 +1,5 @@
 """Call flow tests use the real case store (journal in tmp_path) on a SQLite file (migrated once, copied per test)."""
+
 from __future__ import annotations
 
 import shutil
@@ -68,7 +69,14 @@ def port():
 @pytest.fixture
 def new_call(port, store, sessions, menus, directory, tmp_path):
     def make(line: str = "112", menus=menus) -> Call:
-        return Call(line=line, port=port, store=store, sessions=sessions, menus=menus, directory=directory,
-                    recordings=tmp_path / "recordings")
+        return Call(
+            line=line,
+            port=port,
+            store=store,
+            sessions=sessions,
+            menus=menus,
+            directory=directory,
+            recordings=tmp_path / "recordings",
+        )
 
     return make

@@ -5,6 +5,7 @@ events to the flow the way its worker would (a flow error goes to
 ``fail_safe``) and reads back what the case store wrote, once the store has
 applied its journal to the database.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -88,8 +89,15 @@ class Call:
         self.port, self.store, self.sessions, self.recordings = port, store, sessions, recordings
         self.posted: list[object] = []
         self.flow = CallFlow(
-            line=line, caller_number="081234567890", channel_id="1700000000.1", port=port, store=store,
-            menus=menus, directory=directory, recordings_dir=recordings, post=self.posted.append,
+            line=line,
+            caller_number="081234567890",
+            channel_id="1700000000.1",
+            port=port,
+            store=store,
+            menus=menus,
+            directory=directory,
+            recordings_dir=recordings,
+            post=self.posted.append,
         )
 
     async def start(self) -> Call:
@@ -154,8 +162,13 @@ class Call:
 
 
 # Which journal op each case-store method writes: the flow writes several ops at once through ``write``.
-OP_OF = {"open": "open", "update": "update", "event": "event", "start_attempt": "attempt",
-         "update_attempt": "attempt.update"}
+OP_OF = {
+    "open": "open",
+    "update": "update",
+    "event": "event",
+    "start_attempt": "attempt",
+    "update_attempt": "attempt.update",
+}
 
 
 def break_store(store, method: str, when=lambda *args, **kwargs: True) -> None:

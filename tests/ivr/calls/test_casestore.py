@@ -4,6 +4,7 @@ The database here is the real SQLite file of the flow tests; an outage is a
 session factory that refuses to connect, as SQLAlchemy does when PostgreSQL
 is down (tests/ivr/calls/test_casestore_postgres.py stops a real one).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,7 @@ import json
 import os
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import OperationalError
 
@@ -41,8 +42,9 @@ async def one_call(store: CaseStore, n: int, written: list) -> str:
     await store.event(ticket, "ivr.select", {"language": "id"})
     first = await store.start_attempt(ticket, unit="psc-kuta", agency="psc", dial="PJSIP/psc-kuta", started_at=utcnow())
     await store.update_attempt(first, outcome="busy", ended_at=utcnow())
-    second = await store.start_attempt(ticket, unit="psc-mengwi", agency="psc", dial="PJSIP/psc-mengwi",
-                                       started_at=utcnow())
+    second = await store.start_attempt(
+        ticket, unit="psc-mengwi", agency="psc", dial="PJSIP/psc-mengwi", started_at=utcnow()
+    )
     await store.update_attempt(second, outcome="answered", answered_at=utcnow())
     await store.update(ticket, status="ended", disposition="completed", ended_at=utcnow())
     await store.event(ticket, "ended", {"disposition": "completed"})
@@ -109,15 +111,19 @@ async def test_each_write_is_fsynced_to_the_journal_before_its_await_returns(ses
         size_after = (tmp_path / "j" / "journal.jsonl").stat().st_size
         assert size_after > size and size_after in synced
         assert [(op["seq"], op["op"], op["ticket"]) for op in journal_lines(tmp_path / "j")] == [
-            (1, "open", ticket), (2, "event", ticket)]
+            (1, "open", ticket),
+            (2, "event", ticket),
+        ]
     finally:
         store.close(drain_seconds=0)
 
 
 async def test_tickets_have_the_line_the_date_in_bali_and_a_local_number(store):
-    late_evening_utc = datetime(2026, 11, 27, 17, 30, tzinfo=timezone.utc)  # 01:30 on the 28th in Bali
-    tickets = [await store.open(line=line, caller_number=None, channel_id=f"c{n}", received_at=late_evening_utc)
-               for n, line in enumerate(["112", "112", "14084"])]
+    late_evening_utc = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)  # 01:30 on the 28th in Bali
+    tickets = [
+        await store.open(line=line, caller_number=None, channel_id=f"c{n}", received_at=late_evening_utc)
+        for n, line in enumerate(["112", "112", "14084"])
+    ]
     assert tickets == ["112-261128-00001", "112-261128-00002", "14084-261128-00001"]
 
 
@@ -201,15 +207,19 @@ async def test_a_crash_after_applying_but_before_the_checkpoint_duplicates_nothi
 async def test_tickets_stay_unique_across_restarts_and_above_tickets_already_in_the_database(sessions, tmp_path):
     now = utcnow()
     with sessions() as session:
-        tickets = [service.open_case(session, line="112", caller_number=None, channel_id=f"old{n}",
-                                     received_at=now).ticket for n in range(3)]
+        tickets = [
+            service.open_case(session, line="112", caller_number=None, channel_id=f"old{n}", received_at=now).ticket
+            for n in range(3)
+        ]
     down = Switchable(sessions)
     down.down.set()
     CaseStore(sessions, tmp_path / "j").close()  # a start with the database: its numbers are noted on disk
     for factory, opens in ((down, 1), (sessions, 2), (sessions, 2), (down, 1)):  # without it: from the disk alone
         store = CaseStore(factory, tmp_path / "j")
-        tickets += [await store.open(line="112", caller_number=None, channel_id=f"c{len(tickets)}", received_at=now)
-                    for _ in range(opens)]
+        tickets += [
+            await store.open(line="112", caller_number=None, channel_id=f"c{len(tickets)}", received_at=now)
+            for _ in range(opens)
+        ]
         store.close(drain_seconds=0 if factory is down else 5)
     assert len(set(tickets)) == len(tickets) == 9
     numbers = [int(t.rsplit("-", 1)[1]) for t in tickets]
@@ -288,8 +298,11 @@ async def test_a_refused_op_inside_a_backlog_is_found_and_kept_aside_and_the_oth
 
 async def test_a_write_that_cannot_be_journalled_fails_in_its_own_call(store):
     ticket = await store.open(line="112", caller_number=None, channel_id="c1", received_at=utcnow())
-    for bad in (store.update(ticket, status="lost"), store.event(ticket, "x", {"when": object()}),
-                store.open(line="110", caller_number=None, channel_id="c2", received_at=utcnow())):
+    for bad in (
+        store.update(ticket, status="lost"),
+        store.event(ticket, "x", {"when": object()}),
+        store.open(line="110", caller_number=None, channel_id="c2", received_at=utcnow()),
+    ):
         try:
             await bad
         except (ValueError, TypeError):
@@ -308,6 +321,10 @@ def test_op_ids_are_unique_fit_the_column_and_differ_between_runs():
     ids = [_op("event", "T1", {"kind": "x"})["id"] for _ in range(10_000)]
     assert len(set(ids)) == len(ids) and {len(i) for i in ids} == {32}
     # Another process (a restarted service) numbers from 1 again: its prefix keeps its ids apart.
-    other = subprocess.run([sys.executable, "-c", "from ivr.calls.casestore import _op; print(_op('event','T1',{})['id'])"],
-                           capture_output=True, text=True, check=True).stdout.strip()
+    other = subprocess.run(
+        [sys.executable, "-c", "from ivr.calls.casestore import _op; print(_op('event','T1',{})['id'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert len(other) == 32 and other not in ids and other[:16] != ids[0][:16]

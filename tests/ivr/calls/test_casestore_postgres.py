@@ -2,6 +2,7 @@
 
 Runs on a private cluster (tests/support/postgres.py), never the shared one.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,16 +39,20 @@ class FakeCall:
         return result
 
     async def run(self, stop: asyncio.Event) -> None:
-        self.ticket = await self._timed(self.store.open(line="112", caller_number=f"0812{self.n}",
-                                                        channel_id=f"pg.{self.n}", received_at=utcnow()))
+        self.ticket = await self._timed(
+            self.store.open(line="112", caller_number=f"0812{self.n}", channel_id=f"pg.{self.n}", received_at=utcnow())
+        )
         step = 0
         while not stop.is_set():
             step += 1
             await self._timed(self.store.event(self.ticket, "step", {"n": step}))
             self.steps.append(step)
             if step % 5 == 0:
-                key = await self._timed(self.store.start_attempt(
-                    self.ticket, unit=f"u{step}", agency="psc", dial=f"PJSIP/u{step}", started_at=utcnow()))
+                key = await self._timed(
+                    self.store.start_attempt(
+                        self.ticket, unit=f"u{step}", agency="psc", dial=f"PJSIP/u{step}", started_at=utcnow()
+                    )
+                )
                 await self._timed(self.store.update_attempt(key, outcome="no-answer", ended_at=utcnow()))
                 self.attempts.append(key.seq)
             await self._timed(self.store.update(self.ticket, category="medical" if step % 2 else "fire"))
@@ -74,7 +79,9 @@ async def test_stopping_postgresql_mid_traffic_delays_no_write_and_loses_or_doub
         await asyncio.to_thread(private_postgres.stop)
         stopped_at = [len(c.steps) for c in calls]
         await until(lambda: store.status()["database"] == "degraded", 10, "the store to notice the outage")
-        await until(lambda: all(len(c.steps) >= s + 20 for c, s in zip(calls, stopped_at)), 30, "writes during the outage")
+        await until(
+            lambda: all(len(c.steps) >= s + 20 for c, s in zip(calls, stopped_at)), 30, "writes during the outage"
+        )
         during = store.status()
         assert during["backlog"] > CALLS * 20 and during["oldest_pending_seconds"] > 0
         await asyncio.to_thread(private_postgres.start)
@@ -103,7 +110,10 @@ async def test_stopping_postgresql_mid_traffic_delays_no_write_and_loses_or_doub
             attempts = service.attempts_of(session, [case.id])
             assert [(a.seq, a.outcome) for a in attempts] == [(s, "no-answer") for s in call.attempts]
             assert (case.status, case.disposition, case.category) == (
-                "ended", "completed", "medical" if call.steps[-1] % 2 else "fire")
+                "ended",
+                "completed",
+                "medical" if call.steps[-1] % 2 else "fire",
+            )
         # Applied in journal order across all calls: database ids grow with the sequence numbers.
         row_of = {e.op_id: e.id for e in session.exec(select(CaseEvent)) if e.op_id}
     journal = [json.loads(line) for line in (tmp_path / "journal" / "journal.jsonl").read_text().splitlines()]

@@ -1,4 +1,5 @@
 """CallFlow end to end against a fake port and the real case store (SQLite)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,8 +8,8 @@ import pytest
 
 from app.directory.routing import route
 from ivr.calls import events as ev
-from ivr.calls.port import CallerGone
 from ivr.calls.flow import CONNECTING
+from ivr.calls.port import CallerGone
 from ivr.calls.states import CallState
 from tests.ivr.calls.support import BUSY, NORMAL_CLEARING, WAV, PortError, break_store, connected, medical_in_kuta
 

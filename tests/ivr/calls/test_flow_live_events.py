@@ -1,4 +1,5 @@
 """The call flow announces each step of the call as a live event, in order."""
+
 from __future__ import annotations
 
 from app.live import events as live
@@ -23,8 +24,16 @@ async def test_a_connected_and_completed_call_announces_every_step(new_call):
     first = call.dialled()[0]
     leg = call.legs()[first]
     await call.send(ev.LegRinging(leg), ev.LegAnswered(leg), ev.LegEnded(leg, 16))
-    assert kinds(call) == ["call.received", "ivr.choice-made", "ivr.choice-made", "ivr.choice-made",
-                           "call.forwarded", "agency.ringing", "call.connected", "call.ended"]
+    assert kinds(call) == [
+        "call.received",
+        "ivr.choice-made",
+        "ivr.choice-made",
+        "ivr.choice-made",
+        "call.forwarded",
+        "agency.ringing",
+        "call.connected",
+        "call.ended",
+    ]
     assert {e.ticket for e in call.live} == {call.flow.ticket}
     received, *choices, forwarded, ringing, connected, ended = call.live
     assert (received.line, received.caller_number) == ("112", "081234567890")

@@ -3,6 +3,7 @@
 Garbage in cycles waits for the cyclic collector; at 17.5 calls/s the service held about 600
 ended calls that way (their ARI events and all), and its memory grew in steps (docs/PERFORMANCE.md).
 """
+
 from __future__ import annotations
 
 import gc

@@ -1,4 +1,5 @@
 """CallFlow after a restart that found the caller still talking to an agency (fake port, real case store)."""
+
 from __future__ import annotations
 
 from ivr.calls import events as ev

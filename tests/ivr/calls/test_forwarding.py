@@ -6,7 +6,9 @@ def unit(uid: str) -> Candidate:
     return Candidate(kind="unit", id=uid, name=uid, agency="psc", dials=(f"PJSIP/{uid}",), ring_timeout=5)
 
 
-GROUP = Candidate(kind="group", id="fallback", name="CC", agency="cc", dials=("PJSIP/op-1", "PJSIP/op-2"), ring_timeout=9)
+GROUP = Candidate(
+    kind="group", id="fallback", name="CC", agency="cc", dials=("PJSIP/op-1", "PJSIP/op-2"), ring_timeout=9
+)
 
 
 def kinds(decisions):

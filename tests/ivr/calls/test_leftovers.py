@@ -3,6 +3,7 @@
 The previous run is real: call flows on the fake port and the real case store; the next run is a new
 case store on the same journal, as after a restart.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -62,7 +63,8 @@ def case_of(call, store):
 
 
 async def test_a_conversation_that_ended_while_the_service_was_down_is_completed_with_its_recording_and_end(
-        new_call, restart, tmp_path, monkeypatch):
+    new_call, restart, tmp_path, monkeypatch
+):
     call, first = await connected(new_call)
     spool = Spool(**{CALLER: recording(42.0)})
     store, leftovers = restart(spool)

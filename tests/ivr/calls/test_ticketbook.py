@@ -1,21 +1,34 @@
 """The ticket book's channel index: calls in progress are kept for days, ended ones for minutes."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ivr.calls.ticketbook import KEEP_ENDED, KEEP_TICKETS, TicketBook
 
-T0 = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
 
 def _open(book: TicketBook, ticket: str, channel: str, at: datetime) -> None:
-    book.note({"op": "open", "ticket": ticket, "at": at.isoformat(),
-               "args": {"received_at": at.isoformat(), "channel_id": channel}})
+    book.note(
+        {
+            "op": "open",
+            "ticket": ticket,
+            "at": at.isoformat(),
+            "args": {"received_at": at.isoformat(), "channel_id": channel},
+        }
+    )
 
 
 def _end(book: TicketBook, ticket: str, at: datetime) -> None:
-    book.note({"op": "update", "ticket": ticket, "at": at.isoformat(),
-               "args": {"status": "ended", "ended_at": at.isoformat()}})
+    book.note(
+        {
+            "op": "update",
+            "ticket": ticket,
+            "at": at.isoformat(),
+            "args": {"status": "ended", "ended_at": at.isoformat()},
+        }
+    )
 
 
 def test_an_ended_call_leaves_the_index_after_a_few_minutes_and_one_in_progress_stays():
@@ -54,8 +67,14 @@ def test_a_call_in_the_fallback_route_is_marked_once_the_dialplans_journal_has_i
     _open(book, "112-261127-00003", "c3", T0)
     book.note({"op": "update", "ticket": "112-261127-00003", "at": T0.isoformat(), "args": {"status": "fallback"}})
     assert book.entry("112-261127-00003").get("dialplan") is None  # the flow meant to hand it over
-    book.note({"op": "event", "ticket": "112-261127-00003", "at": T0.isoformat(),
-               "args": {"kind": "fallback.dialplan", "detail": {"reason": "app"}, "at": T0.isoformat()}})
+    book.note(
+        {
+            "op": "event",
+            "ticket": "112-261127-00003",
+            "at": T0.isoformat(),
+            "args": {"kind": "fallback.dialplan", "detail": {"reason": "app"}, "at": T0.isoformat()},
+        }
+    )
     entry = book.entry("112-261127-00003")
     assert entry["fallback"] is True and entry["dialplan"] is True
     restored = TicketBook()

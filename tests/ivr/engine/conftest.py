@@ -1,4 +1,5 @@
 """A scripted caller for the pure engine: feeds events, remembers the actions."""
+
 from __future__ import annotations
 
 import pytest

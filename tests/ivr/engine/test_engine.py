@@ -6,7 +6,13 @@ import pytest
 
 from app.settings import IvrSettings
 from ivr.engine.actions import (
-    CancelTimer, EndIvr, Forward, Play, Select, StartTimer, StopPlayback,
+    CancelTimer,
+    EndIvr,
+    Forward,
+    Play,
+    Select,
+    StartTimer,
+    StopPlayback,
 )
 from ivr.engine.engine import Ivr, handle, start
 from ivr.engine.events import DigitPressed, PromptFinished, TimerExpired

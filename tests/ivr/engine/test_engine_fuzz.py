@@ -3,6 +3,7 @@
 The driver plays the adapter's part: it tracks which prompt or timer is
 outstanding from the actions, and sends a mix of current and stale tokens.
 """
+
 from __future__ import annotations
 
 import random

@@ -63,6 +63,7 @@ def test_14084_offers_exactly_the_departments():
 def test_missing_next_target_names_file_menu_and_key(tmp_path):
     def change(d):
         d["menus"]["category"]["options"]["3"]["next"] = "distrct"
+
     assert "112.yaml: menus.category.options.3.next: 'distrct' is not a menu" in problems(menus_with(tmp_path, change))
 
 
@@ -82,18 +83,23 @@ def test_missing_invalid_prompt_is_reported():
 def test_bad_option_key_is_reported(tmp_path, key):
     def change(d):
         d["menus"]["district"]["options"][key] = {"set": {"district": "kuta"}, "forward": True}
-    assert f"112.yaml: menus.district.options.{key}: an option key is one of 0-9 * #" in problems(menus_with(tmp_path, change))
+
+    assert f"112.yaml: menus.district.options.{key}: an option key is one of 0-9 * #" in problems(
+        menus_with(tmp_path, change)
+    )
 
 
 def test_unquoted_numeric_option_keys_are_read_as_digits(tmp_path):
     def change(d):
         d["menus"]["district"]["options"] = {7: {"set": {"district": "kuta"}, "forward": True}}
+
     assert "7" in menus_with(tmp_path, change).line("112").menus["district"].options
 
 
 def test_missing_start_menu_and_unreachable_menus_are_reported(tmp_path):
     def change(d):
         d["start"] = "welcome"
+
     message = problems(menus_with(tmp_path, change))
     assert "112.yaml: start: 'welcome' is not a menu" in message
     assert "112.yaml: menus.language: unreachable" in message
@@ -102,6 +108,7 @@ def test_missing_start_menu_and_unreachable_menus_are_reported(tmp_path):
 def test_unreachable_menu_is_reported(tmp_path):
     def change(d):
         d["menus"]["spare"] = {"prompt": "district", "options": {"1": {"operator": True}}}
+
     assert "112.yaml: menus.spare: unreachable from start menu 'language'" in problems(menus_with(tmp_path, change))
 
 
@@ -118,6 +125,7 @@ def test_unreachable_menu_is_reported(tmp_path):
 def test_selections_must_be_known_fields_and_values(tmp_path, menu, digit, field, value):
     def change(d):
         d["menus"][menu]["options"][digit]["set"] = {field: value}
+
     assert f"112.yaml: menus.{menu}.options.{digit}.set.{field}: " in problems(menus_with(tmp_path, change))
 
 
@@ -131,6 +139,7 @@ def test_all_problems_are_reported_at_once(tmp_path):
     def change(d):
         d["menus"]["category"]["options"]["3"]["next"] = "distrct"
         d["menus"]["district"]["options"]["x"] = {"forward": True}
+
     message = problems(menus_with(tmp_path, change))
     assert "options.3.next" in message and "options.x" in message
 
@@ -138,15 +147,24 @@ def test_all_problems_are_reported_at_once(tmp_path):
 @pytest.mark.parametrize(
     "change, expected",
     [
-        (lambda d: d["menus"]["category"]["options"]["1"].update(nxt="district"),
-         "112.yaml: menus.category.options.1.nxt: unknown key"),
-        (lambda d: d["menus"]["category"]["options"]["1"].update(forward=True),
-         "112.yaml: menus.category.options.1: needs exactly one of"),
-        (lambda d: d["menus"]["district"]["options"]["1"].pop("forward"),
-         "112.yaml: menus.district.options.1: needs exactly one of"),
+        (
+            lambda d: d["menus"]["category"]["options"]["1"].update(nxt="district"),
+            "112.yaml: menus.category.options.1.nxt: unknown key",
+        ),
+        (
+            lambda d: d["menus"]["category"]["options"]["1"].update(forward=True),
+            "112.yaml: menus.category.options.1: needs exactly one of",
+        ),
+        (
+            lambda d: d["menus"]["district"]["options"]["1"].pop("forward"),
+            "112.yaml: menus.district.options.1: needs exactly one of",
+        ),
         (lambda d: d["menus"]["category"].pop("prompt"), "112.yaml: menus.category.prompt: missing"),
         (lambda d: d["menus"]["category"].update(timeout=-1), "112.yaml: menus.category.timeout: must be a positive"),
-        (lambda d: d["menus"]["category"].update(options=["1", "2"]), "112.yaml: menus.category.options: must be a mapping"),
+        (
+            lambda d: d["menus"]["category"].update(options=["1", "2"]),
+            "112.yaml: menus.category.options: must be a mapping",
+        ),
         (lambda d: d.pop("start"), "112.yaml: start: missing"),
     ],
 )
@@ -171,6 +189,7 @@ def test_empty_folder_is_refused(tmp_path):
 def test_menu_without_on_timeout_goes_to_the_operator(tmp_path):
     def change(d):
         d["menus"]["district"].pop("on_timeout")
+
     on_timeout = menus_with(tmp_path, change).line("112").menus["district"].on_timeout
     assert on_timeout.operator and on_timeout.next is None
 
