@@ -89,6 +89,9 @@ class IvrSettings(BaseModel):
     # resume_below_ms, they get the IVR. 0 turns the guard off. Normal round trips: 1-5 ms.
     shed_above_ms: float = Field(150.0, ge=0)
     resume_below_ms: float = Field(40.0, ge=0)
+    # A caller whose hand-over to the fallback route has failed this long makes the service report
+    # itself unhealthy (503): the watchdog then takes the callers over its own ARI connection.
+    handover_unhealthy_seconds: float = Field(3.0, gt=0)
 
     @model_validator(mode="after")
     def _resume_below_shed(self) -> IvrSettings:

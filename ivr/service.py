@@ -33,7 +33,9 @@ from ivr.ari_adapter.translate import EVENT_TYPES
 from ivr.calls.casestore import CaseStore, journal_folder
 from ivr.calls.events import ServiceStopping
 from ivr.calls.flow import CallFlow
+from ivr.calls.handover import Waiting
 from ivr.calls.leftovers import Leftovers
+from ivr.calls.states import WAITING_FOR_A_HUMAN
 from ivr.engine.menus import load_menus, validate
 from ivr.fallback_journal import FallbackJournal
 from ivr.health import health_app
@@ -69,6 +71,9 @@ class CallService:
         self.recordings_dir = settings.recordings_dir
         self.live = LivePublisher(settings.redis.url)  # live views only: calls never wait for Redis
         self.router = CallRouter(self._new_flow, on_orphan=self._orphan)
+        self.waiting = Waiting()  # callers whose hand-over to the fallback route has not worked yet
+        self._tasks: set[asyncio.Task] = set()
+        self._catching_up = asyncio.Lock()
         self.resync = Resync(
             self.client, self.router, app=ari.app, adopt=self._adopt, adopt_connected=self._adopt_connected
         )
@@ -109,15 +114,35 @@ class CallService:
             return None
         return await take_call_recording(self.spool, channel_id, wait=1.0)
 
-    async def _connected(self) -> None:
-        """After every (re)connect: match Asterisk's calls, then write the cases the dialplan handled alone."""
-        await self._filter_events()
-        await self.surge.connected()
-        await self.resync.run()
-        if self.journal:
-            await self.journal.import_new()
-        if self.resync.alive is not None and self.leftovers.tickets:
-            await self.leftovers.close_gone(self.resync.alive | set(self.router.by_channel))
+    def _connected(self) -> None:
+        """At every (re)connect, before its first event is read: note the calls known until now.
+
+        The catching up (resync, fallback journal, leftovers) then runs beside the event reader,
+        so callers arriving meanwhile are not held up by it.
+        """
+        known = self.resync.connected()
+        self._spawn(self._catch_up(known), "catch-up")
+
+    async def _catch_up(self, known: dict) -> None:
+        """Match Asterisk's calls, then write the cases the dialplan handled alone (one connect at a time)."""
+        async with self._catching_up:
+            await self._filter_events()
+            await self.surge.connected()
+            await self.resync.run(known)
+            if self.journal:
+                await self.journal.import_new()
+            if self.resync.alive is not None and self.leftovers.tickets:
+                await self.leftovers.close_gone(self.resync.alive | set(self.router.by_channel))
+
+    def _spawn(self, coro, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed", task.get_name(), exc_info=task.exception())
 
     async def _follow_leftovers(self, stop: asyncio.Event, every: float = 30.0) -> None:
         """Calls of the previous run still going on at the last connect (not ours): look again until all ended."""
@@ -160,6 +185,7 @@ class CallService:
             recordings_dir=self.recordings_dir,
             post=post,
             notify=self.live.publish,
+            waiting=self.waiting,
         )
 
     async def _orphan(self, event: dict) -> None:
@@ -185,12 +211,16 @@ class CallService:
     def status(self) -> dict:
         connected = self.stream.connected.is_set()
         live = self.live.status()
+        # A caller the service has failed to hand over for this long is better off with the watchdog,
+        # which takes over every caller of a service that is not healthy (over its own ARI connection).
+        stuck = self.waiting.oldest_seconds() >= self.settings.ivr.handover_unhealthy_seconds
         return {
-            "status": "ok" if connected else "degraded",
+            "status": "ok" if connected and not stuck else "degraded",
             "ari": self.stream.state,
             "ari_requests": "websocket" if self.client.rest is not None and self.client.rest.ready else "http",
             "calls": len(self.router.workers),
             "profile": self.settings.profile,
+            **self.waiting.status(),
             # A surge: new callers go straight to the fallback route (not degraded: every caller reaches a human).
             **self.surge.status(),
             # Redis only feeds the live views: its outage is reported, it does not make the service degraded.
@@ -201,7 +231,7 @@ class CallService:
         }
 
     async def _hand_over_calls(self, timeout: float = 5.0) -> None:
-        """Before going away: callers in the IVR or ringing go to the fallback route; talks go on."""
+        """Before going away: callers in the IVR, ringing or being handed over go to the fallback route; talks go on."""
         workers = list(self.router.workers.values())
         log.info(
             "call service stopping: %d calls in progress; callers not yet connected go to the fallback route",
@@ -212,7 +242,7 @@ class CallService:
         deadline = asyncio.get_running_loop().time() + timeout
         # Polls the flows' states, which have no event of their own.
         while asyncio.get_running_loop().time() < deadline and any(  # noqa: ASYNC110
-            w.flow.states.state.name in ("RECEIVED", "IVR", "FORWARDING") for w in workers
+            w.flow.states.state in WAITING_FOR_A_HUMAN for w in workers
         ):
             await asyncio.sleep(0.05)
 
@@ -242,6 +272,8 @@ class CallService:
         )
         await stop.wait()
         await self._hand_over_calls()
+        for task in self._tasks:
+            task.cancel()
         self.stream.stop()
         self.live.stop()
         server.should_exit = True

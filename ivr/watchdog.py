@@ -30,7 +30,6 @@ class Watchdog:
     def __init__(self, client: AriClient, *, health_url: str, app: str, grace: float, poll: float) -> None:
         self.client, self.health_url, self.app = client, health_url, app
         self.grace, self.poll = grace, poll
-        self.rescued = 0
         # Channels already sent on. A continue queued behind a prompt that is still playing
         # takes effect when the prompt ends (Stasis runs one command at a time), so it is
         # not repeated every poll.
@@ -82,13 +81,15 @@ class Watchdog:
                     await self.client.hangup(channel["id"])  # an agency leg of a dead call
                     continue
                 line = args[0] if args and args[0] in k.LINES else k.LINE_112
+                # Asterisk runs a Stasis channel's commands one at a time, and a playing prompt is one:
+                # the reason and the continue would wait for it to end (a district menu: ~10 s).
+                await self._silence(channel["id"])
                 await self.client.set_var(channel["id"], k.VAR_FALLBACK_REASON, "WATCHDOG")
                 await self.client.continue_in_dialplan(channel["id"], k.CONTEXT_FALLBACK, line, 1)
             except (errors.AriNotFound, errors.AriConflict):
                 continue  # gone, or already left the app
             self._sent[channel["id"]] = time.monotonic()
             moved += 1
-            self.rescued += 1
             log.warning(
                 "caller %s (%s, line %s) sent to the fallback route: the call service is down",
                 channel["id"],
@@ -96,3 +97,14 @@ class Watchdog:
                 line,
             )
         return moved
+
+    async def _silence(self, channel_id: str) -> None:
+        """Stop whatever the dead service was playing to the caller (its ids follow from the channel)."""
+
+        async def stop(playback: str) -> None:
+            try:
+                await self.client.stop_playback(playback)
+            except errors.AriError:  # not playing (almost all of them): nothing to stop
+                pass
+
+        await asyncio.gather(*(stop(p) for p in ids.prompt_playbacks(ids.key_for_channel(channel_id))))

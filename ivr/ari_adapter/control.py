@@ -103,7 +103,6 @@ class AriCallControl:
             if exc.status == 422:  # "Event source does not exist": the channel is gone
                 raise CallerGone(str(exc)) from exc
             raise
-        await _ignore_gone(self.client.stop_playback(ids.ringback_id(self.key)))
         try:
             await self.client.continue_in_dialplan(self.caller, k.CONTEXT_FALLBACK, line, 1)
         except errors.AriNotFound as exc:

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
+from ivr.calls.connecting import CONNECTING
+
 PREFIX = "sg"
+# The IVR's prompt tokens the watchdog tries (p1, p2 ...): a call's tokens count up through its
+# prompts and silence timers, about a dozen at most before a caller is put through.
+MAX_PROMPT_TOKEN = 40
 
 
 def new_key() -> str:
     return uuid.uuid4().hex[:16]
+
+
+def key_for_channel(channel_id: str) -> str:
+    """The key of a new call, from its caller channel: anyone who knows the channel can name our resources."""
+    return hashlib.blake2b(channel_id.encode(), digest_size=8).hexdigest()
+
+
+def prompt_playbacks(key: str) -> list[str]:
+    """Every playback id a call of ``key`` may have playing to its caller (prompts, connecting, ringback)."""
+    return [playback_id(key, f"p{n}") for n in range(1, MAX_PROMPT_TOKEN + 1)] + [
+        playback_id(key, CONNECTING),
+        ringback_id(key),
+    ]
 
 
 def rid(key: str, suffix: str) -> str:

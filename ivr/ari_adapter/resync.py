@@ -5,7 +5,8 @@ While the websocket was down events were lost, so nothing is trusted:
 - a call we know that is still up is told ``ServiceResumed`` (its flow takes
   the safe path: to a human);
 - a caller in our Stasis app that we do not know (the service restarted) is
-  adopted and taken the same safe path, its case found by channel id;
+  adopted and taken the same safe path, its case found by channel id (after a
+  moment: a caller who arrived as we connected has its StasisStart on the way);
 - a channel of ours (an agency leg) whose call is gone is released;
 - a bridged conversation is never cut: a caller in one of our bridges with
   one of our agency legs (the service restarted mid-conversation) is adopted
@@ -14,17 +15,26 @@ While the websocket was down events were lost, so nothing is trusted:
   bridged channel stays connected, untracked;
 - one of our bridges that no caller is in any more (the caller hung up while
   the service was down) is removed, and the agency line left in it released.
+A pass that cannot list the bridges moves no answered caller (a conversation
+would look like a caller left in the IVR) and is repeated until one can. The
+service runs it beside the event reader: new callers are not held up by it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
 from ivr.ari_adapter import ids
 from ivr.calls import events as ev
+from ivr.calls.handover import retry_delay
 
 log = logging.getLogger("siaga.resync")
+
+# A caller found in the app that we do not know is adopted only after this long: the StasisStart of
+# a caller who arrived just as we connected may still be on its way (events are read meanwhile).
+SETTLE_SECONDS = 1.0
 
 
 class Resync:
@@ -36,69 +46,109 @@ class Resync:
         app: str,
         adopt: Callable[[dict], Awaitable[None]],
         adopt_connected: Callable[[dict, str, str], Awaitable[None]] | None = None,
+        settle: float = SETTLE_SECONDS,
     ) -> None:
         self.client, self.router, self.app, self.adopt = client, router, app, adopt
         self.adopt_connected = adopt_connected  # (caller channel, call key, agency leg)
+        self.settle = settle
         self.connects = 0
         self.alive: set[str] | None = None  # Asterisk's channel ids at the last run (None: not listed)
 
-    async def run(self) -> None:
+    def connected(self) -> dict:
+        """At a (re)connect, before its first event: the calls known until now (only these may have missed events)."""
         self.connects += 1
+        return dict(self.router.workers)
+
+    async def run(self, known: dict | None = None) -> None:
+        """Match Asterisk's calls; passes that could not list everything are repeated until one could.
+
+        ``known``: ``connected()``'s calls. Calls that began after the connect have all their events.
+        """
+        generation = self.connects
+        known = dict(self.router.workers) if known is None else known
+        tries = 0
+        while not await self._pass(known, generation):
+            if generation != self.connects:
+                return  # a newer connection runs its own
+            tries += 1
+            known = {}  # told once, on the pass that could list the channels
+            await asyncio.sleep(retry_delay(tries))
+
+    async def _pass(self, known: dict, generation: int) -> bool:
         try:
             channels = await self.client.list_channels()
         except Exception as exc:
-            log.error("resync: cannot list channels: %s", exc)
+            log.error("resync: cannot list channels (%s); trying again", exc)
             self.alive = None
-            return
+            return False
         alive = {c["id"]: c for c in channels}
         self.alive = set(alive)
         try:
-            bridges = await self.client.list_bridges()
-        except Exception:
-            bridges = []
-        bridged = {cid: b for b in bridges for cid in b.get("channels", [])}
-        for worker in list(self.router.workers.values()):
+            bridges: list[dict] | None = await self.client.list_bridges()
+        except Exception as exc:
+            # Unknown is not empty: a caller talking to an agency would look like one left in the IVR.
+            log.error("resync: cannot list bridges (%s); no answered caller is moved until they can be", exc)
+            bridges = None
+        for worker in known.values():
             if worker.caller not in alive:
                 worker.post(ev.CallerHungUp())
-            elif self.connects > 1:
+            elif generation > 1:
                 worker.post(ev.ServiceResumed())
-        known = set(self.router.by_channel)
-        for channel in channels:
-            if channel["id"] in known or not self._in_app(channel):
-                continue
-            if channel["id"] in bridged:
-                # A caller talking to an agency: never cut it.
-                found = self._our_conversation(channel["id"], bridged[channel["id"]])
-                if found and self.adopt_connected:
-                    key, leg = found
-                    if key not in self.router.workers:
-                        log.warning(
-                            "resync: caller %s is talking on agency leg %s; adopted as connected", channel["id"], leg
-                        )
-                        await self.adopt_connected(channel, key, leg)
-                elif ids.key_of(channel["id"]) is None:
-                    log.warning("resync: %s is bridged and stays connected (not tracked after restart)", channel["id"])
-                continue
-            key = ids.key_of(channel["id"])
-            if key is not None:
-                if key not in self.router.workers:
-                    log.info("resync: releasing orphan leg %s", channel["id"])
-                    try:
-                        await self.client.hangup(channel["id"])
-                    except Exception:
-                        pass
-                continue
-            log.warning("resync: adopting caller channel %s left in the app", channel["id"])
-            await self.adopt(channel)
-        for bridge in bridges:
+        strangers = [c for c in channels if c["id"] not in self.router.by_channel and self._in_app(c)]
+        if bridges is None:
+            # Only callers not yet answered can be told apart from a conversation without the bridges.
+            strangers = [c for c in strangers if c.get("state") != "Up" and ids.key_of(c["id"]) is None]
+        await self._take_in(strangers, bridges)
+        for bridge in bridges or []:
             await self._release_if_left(bridge)
-        if self.connects > 1 or self.router.workers:
+        if generation > 1 or self.router.workers:
             log.info(
                 "resync #%d: %d calls live, %d channels in Asterisk",
-                self.connects,
+                generation,
                 len(self.router.workers),
                 len(channels),
             )
+        return bridges is not None
+
+    async def _take_in(self, strangers: list[dict], bridges: list[dict] | None) -> None:
+        """Channels in our app that no call of ours follows: conversations, orphan legs, callers left behind."""
+        bridged = {cid: b for b in bridges or [] for cid in b.get("channels", [])}
+        callers = []
+        for channel in strangers:
+            if channel["id"] in bridged:
+                await self._bridged(channel, bridged[channel["id"]])
+            elif ids.key_of(channel["id"]) is not None:
+                await self._orphan_leg(channel)
+            else:
+                callers.append(channel)
+        if not callers:
+            return
+        await asyncio.sleep(self.settle)
+        for channel in callers:
+            if channel["id"] in self.router.by_channel:
+                continue  # its StasisStart came after all: a new call, already running
+            log.warning("resync: adopting caller channel %s left in the app", channel["id"])
+            await self.adopt(channel)
+
+    async def _bridged(self, channel: dict, bridge: dict) -> None:
+        """A caller talking to an agency: never cut it; follow it when it is one of our conversations."""
+        found = self._our_conversation(channel["id"], bridge)
+        if found and self.adopt_connected:
+            key, leg = found
+            if key not in self.router.workers:
+                log.warning("resync: caller %s is talking on agency leg %s; adopted as connected", channel["id"], leg)
+                await self.adopt_connected(channel, key, leg)
+        elif ids.key_of(channel["id"]) is None:
+            log.warning("resync: %s is bridged and stays connected (not tracked after restart)", channel["id"])
+
+    async def _orphan_leg(self, channel: dict) -> None:
+        if ids.key_of(channel["id"]) in self.router.workers:
+            return
+        log.info("resync: releasing orphan leg %s", channel["id"])
+        try:
+            await self.client.hangup(channel["id"])
+        except Exception:
+            pass
 
     @staticmethod
     def _our_conversation(caller: str, bridge: dict) -> tuple[str, str] | None:

@@ -47,20 +47,27 @@ class CallWorker:
         try:
             await self._guard(self.flow.adopt(self.connected_leg) if self.resumed else self.flow.start())
             while not self.flow.finished:
-                item = await self.queue.get()
-                event = translate(item, self.key, self.caller) if isinstance(item, dict) else item
-                if event is not None:
-                    await self._guard(self.flow.handle(event))
+                await self._guard(self._handle(await self.queue.get()))
         finally:
             done(self.key)
 
+    async def _handle(self, item: object) -> None:
+        # Translation inside the guard too: a raw event it cannot read is an error of this call.
+        event = translate(item, self.key, self.caller) if isinstance(item, dict) else item
+        if event is not None:
+            await self.flow.handle(event)
+
     async def _guard(self, coro: Awaitable) -> None:
+        """Any error of this call goes to its fail-safe (a human takes the caller); the worker goes on."""
         try:
             await coro
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            await self.flow.fail_safe(exc)
+            try:
+                await self.flow.fail_safe(exc)
+            except Exception:  # fail_safe guards itself; this is the last line, never a silent end
+                log.critical("call %s: the fail-safe itself failed", self.key, exc_info=True)
 
 
 class CallRouter:
@@ -92,7 +99,10 @@ class CallRouter:
     ) -> CallWorker:
         """A worker for a new call; ``key``: an adopted call keeps the key its ids carry (bridge, legs)."""
         channel = event["channel"]["id"]
-        key = key or ids.new_key()
+        # A new call's key follows from its channel, so the watchdog can name its playbacks after the
+        # service died (ids.key_for_channel). An adopted one gets a fresh key (its old flow's legs may
+        # still be around, released as orphans) unless it keeps the key of its bridge.
+        key = key or (ids.new_key() if resumed else ids.key_for_channel(channel))
         worker = CallWorker(key, channel, self.flow_factory, event, resumed=resumed, connected_leg=connected_leg)
         self.workers[key] = worker
         self.by_channel[channel] = key

@@ -52,6 +52,11 @@ class ServiceResumed:
     """The call service reconnected to Asterisk and found this call still there."""
 
 
+@dataclass(frozen=True)
+class HandOverDue:
+    """Time to try handing the caller to the fallback route again (the last try failed)."""
+
+
 CallEvent = (
     DigitPressed
     | PromptFinished
@@ -64,6 +69,7 @@ CallEvent = (
     | CallerLeftApp
     | ServiceResumed
     | ServiceStopping
+    | HandOverDue
 )
 
 __all__ = [
@@ -71,6 +77,7 @@ __all__ = [
     "CallerHungUp",
     "CallerLeftApp",
     "DigitPressed",
+    "HandOverDue",
     "LegAnswered",
     "LegEnded",
     "LegFailedToStart",

@@ -23,6 +23,7 @@ from ivr.calls.casestore import AttemptKey, CaseStore
 from ivr.calls.connecting import CONNECTING, Connecting, _outcome
 from ivr.calls.endings import Endings, _abandoned
 from ivr.calls.forwarding import Forwarding
+from ivr.calls.handover import Waiting
 from ivr.calls.port import CallControl
 from ivr.calls.states import CallState, CallStates
 from ivr.engine import actions as act
@@ -47,6 +48,7 @@ class CallFlow(Connecting, Endings):
         recordings_dir: Path,
         post: Callable[[object], None],
         notify: Callable[[live.LiveEvent], None] = lambda event: None,
+        waiting: Waiting | None = None,
     ) -> None:
         self.line, self.caller_number, self.channel_id = line, caller_number, channel_id
         self.port, self.store, self.menus, self.directory = port, store, menus, directory
@@ -60,7 +62,8 @@ class CallFlow(Connecting, Endings):
         self.attempts: dict[str, AttemptKey] = {}  # leg id -> its attempt, keyed without the database
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.recording: str | None = None
-        self.in_dialplan = False  # handed to the dialplan fallback route
+        self.waiting = waiting or Waiting()  # callers waiting for a hand-over, shared with /healthz
+        self.handover_tries = 0
         # What plays to the caller while agency lines ring, so that connecting stops only what
         # plays (each needless stop is an ARI request that Asterisk answers "not found").
         self.connecting_prompt = False
@@ -70,7 +73,7 @@ class CallFlow(Connecting, Endings):
 
     @property
     def finished(self) -> bool:
-        return self.states.state in (CallState.ENDED,)
+        return self.states.state is CallState.ENDED
 
     @property
     def language(self) -> str:
@@ -121,10 +124,13 @@ class CallFlow(Connecting, Endings):
         if isinstance(event, ev.CallerHungUp):
             await self._caller_gone()
         elif isinstance(event, ev.CallerLeftApp):
-            if self.states.state is not CallState.FALLBACK:
-                await self._caller_gone()
-            elif not self.in_dialplan:  # it left on its own before we could hand it over
+            if self.states.state is CallState.HANDING_OVER:  # it left on its own before we could hand it over
                 await self._finish(_abandoned(self.before_fallback), caller_gone=True)
+            elif self.states.state is not CallState.IN_DIALPLAN:  # there, it left because we sent it
+                await self._caller_gone()
+        elif isinstance(event, ev.HandOverDue):
+            if self.states.state is CallState.HANDING_OVER:
+                await self._hand_over()
         elif isinstance(event, (ev.DigitPressed, ev.PromptFinished, ev.TimerExpired)):
             await self._input(event)
         elif isinstance(event, ev.LegRinging):

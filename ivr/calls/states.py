@@ -19,19 +19,24 @@ class CallState(enum.Enum):
     IVR = "ivr"  # menus
     FORWARDING = "forwarding"  # agency lines ringing
     CONNECTED = "connected"  # caller bridged with an agency line
-    FALLBACK = "fallback"  # handed to the dialplan fallback route
+    HANDING_OVER = "handing-over"  # to the dialplan fallback route: tried, and retried on a timer until done
+    IN_DIALPLAN = "in-dialplan"  # the fallback route has the caller; followed until it hangs up
     ENDED = "ended"
 
 
 _ALLOWED: dict[CallState, set[CallState]] = {
     # RECEIVED -> CONNECTED: a restart finds the caller already talking to an agency.
-    CallState.RECEIVED: {CallState.IVR, CallState.CONNECTED, CallState.FALLBACK, CallState.ENDED},
-    CallState.IVR: {CallState.FORWARDING, CallState.FALLBACK, CallState.ENDED},
-    CallState.FORWARDING: {CallState.CONNECTED, CallState.FALLBACK, CallState.ENDED},
-    CallState.CONNECTED: {CallState.ENDED, CallState.FALLBACK},
-    CallState.FALLBACK: {CallState.ENDED},
+    CallState.RECEIVED: {CallState.IVR, CallState.CONNECTED, CallState.HANDING_OVER, CallState.ENDED},
+    CallState.IVR: {CallState.FORWARDING, CallState.HANDING_OVER, CallState.ENDED},
+    CallState.FORWARDING: {CallState.CONNECTED, CallState.HANDING_OVER, CallState.ENDED},
+    CallState.CONNECTED: {CallState.ENDED, CallState.HANDING_OVER},
+    CallState.HANDING_OVER: {CallState.IN_DIALPLAN, CallState.ENDED},
+    CallState.IN_DIALPLAN: {CallState.ENDED},
     CallState.ENDED: set(),
 }
+
+# Callers nobody talks to yet: on the way to a human (a stopping service waits for these to be handed over).
+WAITING_FOR_A_HUMAN = frozenset({CallState.RECEIVED, CallState.IVR, CallState.FORWARDING, CallState.HANDING_OVER})
 
 
 class IllegalTransition(RuntimeError):
@@ -52,7 +57,3 @@ class CallStates:
     def note(self, event: str) -> None:
         """A step inside a state (an IVR menu change, a new attempt): logged, state unchanged."""
         log.info("%s %s -[%s]-> %s", self.ticket, self.state.name, event, self.state.name)
-
-    @property
-    def ended(self) -> bool:
-        return self.state is CallState.ENDED

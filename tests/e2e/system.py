@@ -110,11 +110,12 @@ class System:
             self.watchdog.wait(10)
         self.watchdog = None
 
-    def start_service(self, wait: bool = True) -> None:
+    def start_service(self, wait: bool = True, **overrides: str) -> None:
+        """``overrides``: environment for this run of the service only (e.g. its ARI port: a proxy)."""
         log = open(self.service_log, "ab")
         self.service = subprocess.Popen(
             [str(SIAGA), "serve", "--log-level", "DEBUG"],
-            env=self.env,
+            env={**self.env, **overrides},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from ivr.ari_adapter import ids
 from ivr.ari_adapter.resync import Resync
 from ivr.ari_adapter.router import CallRouter
-from tests.ivr.ari_adapter.ari_events import APP, channel, leg_channel
+from ivr.calls import events as ev
+from tests.ivr.ari_adapter.ari_events import APP, channel, leg_channel, stasis_start
 from tests.ivr.ari_adapter.test_router import FakeFlow
 
 KEY = "00aa11bb22cc33dd"  # the call key of a service run that died
 
 
 class FakeAri:
-    def __init__(self, channels: list[dict], bridges: list[dict]) -> None:
+    def __init__(self, channels: list[dict], bridges: list[dict], *, bridge_failures: int = 0) -> None:
         self.channels, self.bridges, self.hung_up, self.destroyed = channels, bridges, [], []
+        self.bridge_failures = bridge_failures  # how many list_bridges calls fail first
+        self.listed = 0
 
     async def list_channels(self) -> list[dict]:
         return self.channels
 
     async def list_bridges(self) -> list[dict]:
+        self.listed += 1
+        if self.listed <= self.bridge_failures:
+            raise ConnectionError("ARI timed out")
         return self.bridges
 
     async def hangup(self, channel_id: str) -> None:
@@ -45,7 +53,12 @@ def resync_for(ari: FakeAri, adopted: dict) -> tuple[Resync, CallRouter]:
     async def adopt_connected(chan: dict, key: str, leg: str) -> None:
         adopted["connected"].append((chan["id"], key, leg))
 
-    return Resync(ari, router, app=APP, adopt=adopt, adopt_connected=adopt_connected), router
+    return Resync(ari, router, app=APP, adopt=adopt, adopt_connected=adopt_connected, settle=0), router
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch):
+    monkeypatch.setattr("ivr.ari_adapter.resync.retry_delay", lambda tries: 0)
 
 
 async def test_a_caller_talking_on_one_of_our_legs_is_adopted_as_connected_and_nothing_is_hung_up(adopted):
@@ -104,3 +117,42 @@ async def test_bridges_with_a_caller_in_them_or_not_ours_are_left_alone(adopted)
     resync, _ = resync_for(ari, adopted)
     await resync.run()
     assert ari.hung_up == [] and ari.destroyed == []  # the caller is adopted with its leg
+
+
+async def test_when_the_bridges_cannot_be_listed_no_answered_caller_is_moved_until_they_can(adopted, caplog):
+    """A conversation from the previous run looks like a caller left in the IVR without the bridge list."""
+    caller, leg = channel("1764215000.31"), leg_channel(KEY, "leg1", state="Up")
+    bridge = {"id": ids.bridge_id(KEY), "channels": [leg["id"], caller["id"]]}
+    ari = FakeAri([caller, leg], [bridge], bridge_failures=2)
+    resync, _ = resync_for(ari, adopted)
+    await resync.run()
+    assert ari.listed == 3  # two passes that could not list the bridges, then one that could
+    assert adopted == {"ivr": [], "connected": [("1764215000.31", KEY, "leg1")]}
+    assert ari.hung_up == [] and "no answered caller is moved" in caplog.text
+
+
+async def test_a_caller_whose_stasis_start_arrives_while_the_resync_settles_is_not_adopted(adopted):
+    caller = channel("1764215000.32")
+    ari = FakeAri([caller], [])
+    resync, router = resync_for(ari, adopted)
+    resync.settle = 0.05
+
+    async def arrives_meanwhile() -> None:
+        router.route(stasis_start(caller, "112"))
+
+    await asyncio.gather(resync.run(), arrives_meanwhile())
+    assert adopted == {"ivr": [], "connected": []} and caller["id"] in router.by_channel
+
+
+async def test_only_calls_known_at_the_connect_are_told_they_may_have_missed_events(adopted):
+    old, new = channel("1764215000.33"), channel("1764215000.34")
+    ari = FakeAri([old], [])
+    resync, router = resync_for(ari, adopted)
+    router.route(stasis_start(old, "112"))
+    resync.connected()
+    known = resync.connected()  # a reconnect
+    router.route(stasis_start(new, "112"))  # arrived after it: not in Asterisk's list, and not gone
+    await resync.run(known)
+    workers = {w.caller: w for w in router.workers.values()}
+    assert await workers[old["id"]].flow.until_seen(1) == [ev.ServiceResumed()]
+    assert workers[new["id"]].flow.seen == [] and workers[new["id"]].queue.empty()  # not told it hung up

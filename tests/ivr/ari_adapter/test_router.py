@@ -156,6 +156,37 @@ async def test_an_error_in_a_flow_goes_to_its_fail_safe_and_the_call_goes_on(rou
     assert flow.key in router.workers
 
 
+async def test_an_event_that_cannot_be_translated_goes_to_the_fail_safe_and_the_call_goes_on(router, flows):
+    caller = arrive(router, "1764215000.1")
+    [flow] = flows
+    router.route({"type": "PlaybackFinished", "channel": {"id": caller["id"]}, "playback": "not an object"})
+    router.route(dtmf(caller, "1"))
+    await flow.until_seen(1)
+    assert [type(e).__name__ for e in flow.errors] == ["AttributeError"]
+    assert flow.seen == [ev.DigitPressed("1")] and flow.key in router.workers
+
+
+async def test_a_fail_safe_that_fails_itself_does_not_end_the_worker(router, flows, caplog):
+    caller = arrive(router, "1764215000.1")
+    [flow] = flows
+
+    async def broken(exc: BaseException) -> None:
+        raise RuntimeError("fail-safe broke")
+
+    flow.fail_safe = broken
+    router.route(dtmf(caller, BOOM.digit))
+    router.route(dtmf(caller, "1"))
+    await flow.until_seen(2)
+    assert "the fail-safe itself failed" in caplog.text and flow.key in router.workers
+
+
+async def test_a_new_call_key_follows_from_its_channel_and_an_adopted_one_does_not(router, flows):
+    arrive(router, "1764215000.1")
+    assert flows[0].key == ids.key_for_channel("1764215000.1")
+    router.start_call(stasis_start(channel("1764215000.2"), "112"), resumed=True)
+    assert flows[1].key != ids.key_for_channel("1764215000.2")
+
+
 async def test_a_worker_ends_and_is_removed_when_its_flow_finishes(router, flows):
     caller = arrive(router, "1764215000.1")
     [flow] = flows

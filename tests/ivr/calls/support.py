@@ -8,6 +8,7 @@ applied its journal to the database.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from sqlmodel import select
@@ -115,6 +116,16 @@ class Call:
         """Feed back what the flow posted to itself (timers, legs that failed to start)."""
         while self.posted:
             await self.send(self.posted.pop(0))
+
+    async def next_timer(self, seconds: float = 2.0) -> object:
+        """Wait for the flow's next timer to fire, and feed it back; returns its event."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not self.posted:
+            assert asyncio.get_running_loop().time() < deadline, "no timer fired"
+            await asyncio.sleep(0.001)
+        event = self.posted.pop(0)
+        await self.send(event)
+        return event
 
     async def _guarded(self, coro) -> None:
         # What the call's worker does: an error in the flow goes to its fail-safe.

@@ -9,6 +9,7 @@ import pytest
 from app.directory.routing import route
 from ivr.calls import events as ev
 from ivr.calls.flow import CONNECTING
+from ivr.calls.handover import retry_delay
 from ivr.calls.port import CallerGone
 from ivr.calls.states import CallState
 from tests.ivr.calls.support import BUSY, NORMAL_CLEARING, WAV, PortError, break_store, connected, medical_in_kuta
@@ -219,7 +220,7 @@ async def test_when_every_line_fails_the_caller_goes_to_the_fallback_route(new_c
     assert port.sent("to_fallback") == [("112",)]
     assert (call.case().status, call.case().disposition) == ("fallback", "fallback")
     assert {a.outcome for a in call.attempts()} == {"failed"}
-    assert call.flow.states.state is CallState.FALLBACK and not call.flow.finished
+    assert call.flow.states.state is CallState.IN_DIALPLAN and not call.flow.finished
 
 
 async def test_leaving_the_app_for_the_fallback_route_does_not_end_the_case_but_hanging_up_does(new_call, port):
@@ -289,15 +290,70 @@ async def test_a_caller_gone_before_the_fallback_handover_is_abandoned_not_left_
     assert call.flow.finished
 
 
-async def test_a_failed_fallback_handover_is_tried_again_after_a_reconnect(new_call, port):
+@pytest.fixture
+def quick_retries(monkeypatch):
+    monkeypatch.setattr("ivr.calls.endings.retry_delay", lambda tries: 0.001)
+
+
+async def test_a_failed_fallback_handover_is_tried_again_on_a_timer_until_it_works(new_call, port, quick_retries):
+    port.refuse.add("*")
+    port.fail["to_fallback"] = PortError("ARI unreachable")
+    call = await medical_in_kuta(new_call)
+    await call.pump()  # the dials that fail at once, then the first hand-over try
+    for _ in range(5):  # each failed try times the next one
+        assert call.flow.states.state is CallState.HANDING_OVER
+        assert isinstance(await call.next_timer(), ev.HandOverDue)
+    assert len(port.sent("to_fallback")) == 6 and call.flow.waiting.status()["handing_over"] == 1
+    assert call.case().status == "fallback"  # written once, at the first try
+    del port.fail["to_fallback"]
+    await call.next_timer()
+    assert call.flow.states.state is CallState.IN_DIALPLAN and call.flow.waiting.status()["handing_over"] == 0
+    assert len(port.sent("to_fallback")) == 7 and not call.flow.timers  # no timer left once handed over
+
+
+async def test_a_reconnect_tries_a_failed_handover_again_at_once(new_call, port):
     port.refuse.add("*")
     port.fail["to_fallback"] = PortError("ARI unreachable")
     call = await medical_in_kuta(new_call)
     await call.pump()
-    assert call.flow.states.state is CallState.FALLBACK and not call.flow.in_dialplan
     del port.fail["to_fallback"]
     await call.send(ev.ServiceResumed())
-    assert call.flow.in_dialplan and len(port.sent("to_fallback")) == 4  # three tries, then the retry
+    assert call.flow.states.state is CallState.IN_DIALPLAN and len(port.sent("to_fallback")) == 2
+    assert not call.flow.timers  # the failed try's timer is cancelled
+    await call.send(ev.HandOverDue())  # and one that fires late anyway does nothing
+    assert len(port.sent("to_fallback")) == 2
+
+
+async def test_a_caller_who_hangs_up_while_waiting_for_the_handover_is_abandoned(new_call, port):
+    port.fail["to_fallback"] = PortError("ARI unreachable")
+    call = await new_call("112").start()
+    await call.press("1")
+    await call.send(ev.ServiceStopping())
+    assert call.flow.states.state is CallState.HANDING_OVER
+    await call.send(ev.CallerHungUp())
+    assert (call.case().status, call.case().disposition) == ("ended", "abandoned-in-ivr")
+    assert call.flow.waiting.status() == {"handing_over": 0, "handing_over_oldest_seconds": 0.0}
+
+
+async def test_the_prompt_playing_is_stopped_before_the_handover(new_call, port):
+    call = await new_call("112").start()
+    [(_prompt, _lang, token)] = port.sent("play")
+    await call.send(ev.ServiceStopping())
+    # Asterisk would run the continue only once the prompt had ended (a district menu: ~10 s).
+    assert [r[0] for r in port.requests[-2:]] == ["stop_playback", "to_fallback"]
+    assert port.sent("stop_playback") == [(token,)]
+
+
+async def test_ringback_is_stopped_before_the_handover(new_call, port):
+    call = await medical_in_kuta(new_call)
+    await call.send(ev.PromptFinished(CONNECTING))
+    assert port.sent("start_ringback") == [()]
+    await call.send(ev.ServiceStopping())
+    assert [r[0] for r in port.requests[-2:]] == ["stop_ringback", "to_fallback"]
+
+
+def test_retries_come_sooner_first_then_every_two_seconds():
+    assert [retry_delay(n) for n in range(1, 7)] == [0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
 
 
 async def test_leaving_the_app_before_the_fallback_handover_ends_the_case(new_call, port):
@@ -314,7 +370,7 @@ async def test_a_caller_still_reaches_the_fallback_route_when_the_case_cannot_be
     break_store(store, "open")
     call = await new_call("112").start()
     assert port.sent("to_fallback") == [("112",)]
-    assert call.flow.states.state is CallState.FALLBACK
+    assert call.flow.states.state is CallState.IN_DIALPLAN
 
 
 async def test_a_caller_still_reaches_the_fallback_route_when_recording_the_fallback_fails(new_call, store, port):

@@ -112,7 +112,7 @@ async def test_ended_calls_and_calls_in_the_fallback_route_are_not_leftovers(new
     await ended.send(ev.CallerHungUp())
     fallback = await new_call("112").start()
     await fallback.send(ev.ServiceStopping())  # handed to the dialplan: its journal tells the end
-    assert fallback.flow.states.state.name == "FALLBACK" and fallback.flow.in_dialplan
+    assert fallback.flow.states.state.name == "IN_DIALPLAN"
     spool = Spool()
     store, leftovers = restart(spool)
     assert leftovers.tickets == [fallback.flow.ticket]
@@ -130,7 +130,7 @@ async def test_a_call_that_could_not_be_handed_to_the_fallback_route_is_closed_o
     call.port.fail["to_fallback"] = ConnectionError("ARI not reachable (timed out)")
     await call.start()
     await call.send(ev.ServiceStopping())
-    assert call.flow.states.state.name == "FALLBACK" and not call.flow.in_dialplan
+    assert call.flow.states.state.name == "HANDING_OVER"
     store, leftovers = restart(Spool(**{CALLER: recording(9.0)}))
     assert leftovers.tickets == [call.flow.ticket]
     assert await leftovers.close_gone(alive={CALLER}) == 0  # still there: the resync's safe path takes it
