@@ -66,7 +66,7 @@ class CallService:
         self.store = CaseStore(session_factory(self.db), journal_folder(settings.journal_dir, settings.database.url))
         ari = settings.ari
         rest = RestOverStream() if ari.rest_over_websocket else None
-        self.client = AriClient(ari.base_url, ari.user, ari.password.get_secret_value(), rest=rest)
+        self.client = AriClient.from_settings(ari, rest=rest)
         self.stream = EventStream.from_settings(ari, rest=rest)
         self.recordings_dir = settings.recordings_dir
         self.live = LivePublisher(settings.redis.url)  # live views only: calls never wait for Redis

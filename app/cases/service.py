@@ -1,24 +1,19 @@
-"""Reading and writing cases. Database only: no ARI, no events on a bus.
+"""Reading cases, and the checks every case write passes. Database only: no ARI, no events on a bus.
 
-Every writer commits before returning, so what the call flow has done is on
-disk even if the process dies a moment later. The call service's journal
-is replayed in batches by ``app.cases.bulk``, which checks ops as these
-writers do.
-Writers take and return tickets (what people and logs use), never
-half-built objects.
+Cases are written by the call service's journal, applied in batches by
+``app.cases.bulk``; the checks here (fields, choices, timestamps) are the ones
+the journal's ops pass before they are written (``ivr.calls.casestore``).
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from app.cases.models import DISPOSITIONS, LANGUAGES, LINES, OUTCOMES, STATUSES, Attempt, Case, CaseEvent
-from app.clock import as_utc, regency_date, utcnow
-from app.db import begin_write
+from app.cases.models import DISPOSITIONS, LANGUAGES, OUTCOMES, STATUSES, Attempt, Case, CaseEvent
+from app.clock import as_utc, regency_date
 
 
 class CaseNotFound(LookupError):
@@ -39,43 +34,6 @@ def make_ticket(line: str, received_at: datetime, case_id: int) -> str:
     return f"{line}-{regency_date(received_at):%y%m%d}-{case_id:05d}"
 
 
-def open_case(
-    session: Session,
-    *,
-    line: str,
-    caller_number: str | None,
-    channel_id: str | None,
-    received_at: datetime | None = None,
-) -> Case:
-    if line not in LINES:
-        raise ValueError(f"line {line!r} is not one of {', '.join(LINES)}")
-    received_at = as_utc(received_at or utcnow())
-    begin_write(session)
-    # The ticket holds the row id, known only after the insert: a unique placeholder
-    # goes in first and the real ticket replaces it before the same transaction commits.
-    case = Case(
-        line=line,
-        caller_number=caller_number,
-        channel_id=channel_id,
-        status="in-ivr",
-        received_at=received_at,
-        ticket=f"pending-{uuid.uuid4().hex}",
-    )
-    session.add(case)
-    session.flush()
-    case.ticket = make_ticket(line, received_at, case.id)
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            at=received_at,
-            kind="received",
-            detail={"caller_number": caller_number, "channel_id": channel_id},
-        )
-    )
-    session.commit()
-    return case
-
-
 def _checked(fields: dict[str, Any], allowed: frozenset[str], what: str) -> dict[str, Any]:
     unknown = sorted(set(fields) - allowed)
     if unknown:
@@ -89,7 +47,7 @@ def _checked(fields: dict[str, Any], allowed: frozenset[str], what: str) -> dict
 
 
 def checked_case_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """What ``update_case`` would accept (raises as it would), for callers that write later."""
+    """The fields a case update may set, checked (raises ``TypeError``/``ValueError`` naming the field)."""
     return _checked(dict(fields), _CASE_FIELDS, "a case")
 
 
@@ -101,62 +59,6 @@ def _require(session: Session, ticket: str) -> Case:
     case = get_case(session, ticket)
     if case is None:
         raise CaseNotFound(f"no case with ticket {ticket}")
-    return case
-
-
-def update_case(session: Session, ticket: str, **fields: Any) -> Case:
-    case = update_case_as(session, ticket, **fields)
-    session.commit()
-    return case
-
-
-def add_event(session: Session, ticket: str, kind: str, detail: dict | None = None, at: datetime | None = None) -> None:
-    begin_write(session)
-    case = _require(session, ticket)
-    session.add(CaseEvent(case_id=case.id, at=as_utc(at or utcnow()), kind=kind, detail=detail))
-    session.commit()
-
-
-def start_attempt(
-    session: Session, ticket: str, *, unit: str, agency: str | None, dial: str, started_at: datetime | None = None
-) -> int:
-    begin_write(session)
-    case = _require(session, ticket)
-    last = session.exec(select(func.max(Attempt.seq)).where(Attempt.case_id == case.id)).one()
-    attempt = Attempt(
-        case_id=case.id,
-        seq=(last or 0) + 1,
-        unit=unit,
-        agency=agency,
-        dial=dial,
-        started_at=as_utc(started_at or utcnow()),
-        outcome="ringing",
-    )
-    session.add(attempt)
-    session.commit()
-    return attempt.id
-
-
-def update_attempt(session: Session, attempt_id: int, **fields: Any) -> None:
-    fields = _checked(fields, _ATTEMPT_FIELDS, "an attempt")
-    begin_write(session)
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None:
-        raise LookupError(f"no attempt with id {attempt_id}")
-    for name, value in fields.items():
-        setattr(attempt, name, value)
-    session.add(attempt)
-    session.commit()
-
-
-def update_case_as(session: Session, ticket: str, **fields: Any) -> Case:
-    """``update_case`` without the commit (setting the same fields twice is harmless)."""
-    fields = _checked(fields, _CASE_FIELDS, "a case")
-    begin_write(session)
-    case = _require(session, ticket)
-    for name, value in fields.items():
-        setattr(case, name, value)
-    session.add(case)
     return case
 
 
@@ -187,12 +89,6 @@ def list_cases(session: Session, *, limit: int | None = None, line: str | None =
         query = query.where(Case.line == line)
     if limit is not None:
         query = query.limit(limit)
-    return list(session.exec(query))
-
-
-def open_cases(session: Session) -> list[Case]:
-    """Cases whose call has not ended, newest first."""
-    query = select(Case).where(Case.status != "ended").order_by(col(Case.received_at).desc(), col(Case.id).desc())
     return list(session.exec(query))
 
 

@@ -69,7 +69,7 @@ def watchdog(profile: str | None = PROFILE, log_level: str = typer.Option("INFO"
     ari, web, wd = settings.ari, settings.web, settings.watchdog
 
     async def run(stop: asyncio.Event) -> None:
-        async with AriClient(ari.base_url, ari.user, ari.password.get_secret_value()) as client:
+        async with AriClient.from_settings(ari) as client:
             dog = Watchdog(
                 client,
                 health_url=f"http://{web.host}:{web.port}/healthz",

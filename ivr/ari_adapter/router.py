@@ -128,11 +128,6 @@ class CallRouter:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def drain(self, timeout: float = 5.0) -> None:
-        tasks = [w.task for w in self.workers.values() if w.task]
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
-
 
 def _ids(event: dict) -> str:
     return " ".join(

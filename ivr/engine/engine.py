@@ -148,19 +148,3 @@ def _forward(state: IvrState, actions: list[Action], category: str, reason: str)
     district = state.chosen("district") or UNKNOWN_DISTRICT
     actions.append(Forward(state.line, state.language, category, district, reason))
     return replace(state, done=True, playing=None, queued=(), timer=None)
-
-
-class Ivr:
-    """One call's IVR for callers that prefer an object: holds the state, does no I/O."""
-
-    def __init__(self, menus: MenuSet, line: str) -> None:
-        self.menus = menus
-        self.state, self.first_actions = start(menus, line)
-
-    def handle(self, event: Event) -> list[Action]:
-        self.state, actions = handle(self.menus, self.state, event)
-        return actions
-
-    @property
-    def done(self) -> bool:
-        return self.state.done

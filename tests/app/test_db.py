@@ -86,6 +86,7 @@ def test_an_open_read_transaction_does_not_block_a_writer_on_sqlite(tmp_path):
     from datetime import datetime
 
     from app.cases import service
+    from tests.app.cases import writers
 
     url = sqlite_url(tmp_path)
     db.migrate(url)
@@ -94,7 +95,7 @@ def test_an_open_read_transaction_does_not_block_a_writer_on_sqlite(tmp_path):
     try:
         with sessions() as reader, sessions() as writer:
             assert service.list_cases(reader) == []  # the reader's transaction stays open
-            opened = service.open_case(
+            opened = writers.open_case(
                 writer, line="112", caller_number=None, channel_id="c", received_at=datetime.now(UTC)
             )
             reader.rollback()

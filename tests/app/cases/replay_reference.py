@@ -15,13 +15,13 @@ from sqlmodel import Session, select
 from app.cases.models import LINES, Attempt, Case, CaseEvent
 from app.cases.service import (
     KeyTaken,
-    _require,  # the same "no case with ticket ..." refusal as the service's writers
+    _require,  # the same "no case with ticket ..." refusal as the service's checks
     checked_attempt_fields,
     get_case,
-    update_case_as,
 )
 from app.clock import as_utc
 from app.db import begin_write
+from tests.app.cases.writers import update_case_as
 
 # The call service journals each write and applies it later, perhaps twice (a crash between
 # applying and checkpointing). These take the keys the journal made (ticket, attempt seq, op id)

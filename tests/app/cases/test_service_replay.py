@@ -11,6 +11,7 @@ import pytest
 
 from app.cases import service
 from tests.app.cases import replay_reference as reference
+from tests.app.cases import writers
 
 T0 = datetime(2026, 11, 27, 3, 0, 0, 123456, tzinfo=UTC)
 TICKET = "112-261127-00007"
@@ -95,7 +96,7 @@ def test_nothing_is_kept_when_the_caller_rolls_back(session):
 
 def test_ticket_numbers_are_the_highest_per_line_and_day(session):
     made = [
-        service.open_case(session, line=line, caller_number=None, channel_id=f"c{n}", received_at=T0).ticket
+        writers.open_case(session, line=line, caller_number=None, channel_id=f"c{n}", received_at=T0).ticket
         for n, line in enumerate(["112", "14084", "112"])
     ]
     expected = {"112-261127": int(made[2][-5:]), "14084-261127": int(made[1][-5:])}

@@ -4,13 +4,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from app.cases import service, views
+from tests.app.cases import writers
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
 
 def _forwarded_case(session) -> str:
-    ticket = service.open_case(session, line="112", caller_number="+6281", channel_id="c1", received_at=T0).ticket
-    service.update_case(
+    ticket = writers.open_case(session, line="112", caller_number="+6281", channel_id="c1", received_at=T0).ticket
+    writers.update_case(
         session,
         ticket,
         language="id",
@@ -20,11 +21,11 @@ def _forwarded_case(session) -> str:
         ivr_completed_at=T0 + timedelta(seconds=20),
         forwarded_at=T0 + timedelta(seconds=21),
     )
-    attempt = service.start_attempt(
+    attempt = writers.start_attempt(
         session, ticket, unit="psc-kuta", agency="psc", dial="PJSIP/psc-kuta", started_at=T0 + timedelta(seconds=21)
     )
-    service.update_attempt(session, attempt, answered_at=T0 + timedelta(seconds=30), outcome="answered")
-    service.add_event(session, ticket, "bridged", {"unit": "psc-kuta"}, at=T0 + timedelta(seconds=30))
+    writers.update_attempt(session, attempt, answered_at=T0 + timedelta(seconds=30), outcome="answered")
+    writers.add_event(session, ticket, "bridged", {"unit": "psc-kuta"}, at=T0 + timedelta(seconds=30))
     return ticket
 
 
@@ -50,7 +51,7 @@ def test_case_as_dict_with_events_gives_the_timeline(session):
 
 def test_cases_as_dicts_matches_case_as_dict(session):
     ticket = _forwarded_case(session)
-    second = service.open_case(
+    second = writers.open_case(
         session, line="14084", caller_number=None, channel_id="c2", received_at=T0 + timedelta(minutes=1)
     )
     many = views.cases_as_dicts(session, service.list_cases(session))

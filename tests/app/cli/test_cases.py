@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from app import db
-from app.cases import service
 from app.cli.cases import app
+from tests.app.cases import writers
 from tests.app.cases.databases import sqlite_url
 
 T0 = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -48,8 +48,8 @@ def database(tmp_path, monkeypatch):
 
 def _calls(sessions) -> list[str]:
     with sessions() as s:
-        first = service.open_case(s, line="112", caller_number="+6281", channel_id="a", received_at=T0).ticket
-        service.update_case(
+        first = writers.open_case(s, line="112", caller_number="+6281", channel_id="a", received_at=T0).ticket
+        writers.update_case(
             s,
             first,
             category="medical",
@@ -59,10 +59,10 @@ def _calls(sessions) -> list[str]:
             ended_at=T0 + timedelta(minutes=3),
         )
         for n, unit in enumerate(["psc-kuta", "psc-kuta-selatan"]):
-            service.start_attempt(
+            writers.start_attempt(
                 s, first, unit=unit, agency="psc", dial=f"PJSIP/{unit}", started_at=T0 + timedelta(seconds=30 + 20 * n)
             )
-        second = service.open_case(
+        second = writers.open_case(
             s, line="14084", caller_number="+6282", channel_id="b", received_at=T0 + timedelta(minutes=1)
         ).ticket
     return [first, second]

@@ -20,6 +20,7 @@ from app.cases import service
 from app.clock import utcnow
 from ivr.calls import journal as journal_module
 from ivr.calls.casestore import AttemptKey, CaseStore
+from tests.app.cases import writers
 
 
 class Switchable:
@@ -208,7 +209,7 @@ async def test_tickets_stay_unique_across_restarts_and_above_tickets_already_in_
     now = utcnow()
     with sessions() as session:
         tickets = [
-            service.open_case(session, line="112", caller_number=None, channel_id=f"old{n}", received_at=now).ticket
+            writers.open_case(session, line="112", caller_number=None, channel_id=f"old{n}", received_at=now).ticket
             for n in range(3)
         ]
     down = Switchable(sessions)

@@ -14,7 +14,7 @@ from ivr.engine.actions import (
     StartTimer,
     StopPlayback,
 )
-from ivr.engine.engine import Ivr, handle, start
+from ivr.engine.engine import handle, start
 from ivr.engine.events import DigitPressed, PromptFinished, TimerExpired
 from ivr.engine.menus import MenuError, load_menus
 
@@ -257,13 +257,3 @@ def test_handle_is_pure_same_state_and_event_give_the_same_result(shipped):
     assert state.menu == "language" and state.playing == "p1"
     with pytest.raises(dataclasses.FrozenInstanceError):
         state.menu = "district"  # type: ignore[misc]
-
-
-def test_ivr_wrapper_keeps_state_between_events(shipped):
-    ivr = Ivr(shipped, "14084")
-    assert ivr.first_actions == [Play("14084-welcome", "id", "p1")]
-    ivr.handle(DigitPressed("9"))
-    ivr.handle(DigitPressed("2"))
-    actions = ivr.handle(DigitPressed("1"))
-    assert actions[-1] == Forward("14084", "en", "environment", "kuta-selatan", "selected")
-    assert ivr.done
