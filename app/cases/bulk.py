@@ -29,7 +29,8 @@ from app.cases.service import CaseNotFound, KeyTaken, checked_attempt_fields, ch
 from app.clock import as_utc
 from app.db import begin_write
 
-CASES, ATTEMPTS, EVENTS = Case.__table__, Attempt.__table__, CaseEvent.__table__
+# SQLModel table classes carry their SQLAlchemy Table at run time only.
+CASES, ATTEMPTS, EVENTS = Case.__table__, Attempt.__table__, CaseEvent.__table__  # type: ignore[attr-defined]
 # Every column of a new row, so that one INSERT takes all the rows of a batch.
 NEW_CASE = {c.name: None for c in CASES.columns if c.name != "id"} | {"status": "in-ivr"}
 NEW_ATTEMPT = {c.name: None for c in ATTEMPTS.columns if c.name not in ("id", "case_id")} | {"outcome": "ringing"}

@@ -93,10 +93,10 @@ def list_cases(session: Session, *, limit: int | None = None, line: str | None =
 
 
 def attempts_of(session: Session, case_ids: list[int]) -> list[Attempt]:
-    query = select(Attempt).where(col(Attempt.case_id).in_(case_ids)).order_by(Attempt.case_id, Attempt.seq)
+    query = select(Attempt).where(col(Attempt.case_id).in_(case_ids)).order_by(col(Attempt.case_id), col(Attempt.seq))
     return list(session.exec(query)) if case_ids else []
 
 
 def events_of(session: Session, case_id: int) -> list[CaseEvent]:
-    query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.at, CaseEvent.id)
+    query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.at), col(CaseEvent.id))
     return list(session.exec(query))

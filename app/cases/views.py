@@ -16,6 +16,7 @@ def case_public(session: Session, case: Case | str, *, events: bool = False) -> 
         if found is None:
             raise service.CaseNotFound(f"no case with ticket {case}")
         case = found
+    assert case.id is not None  # read from the database
     return _public(
         case, service.attempts_of(session, [case.id]), service.events_of(session, case.id) if events else None
     )
@@ -28,8 +29,8 @@ def case_as_dict(session: Session, case: Case | str, *, events: bool = False) ->
 
 def cases_as_dicts(session: Session, cases: list[Case]) -> list[dict[str, Any]]:
     """Many cases with their attempts, in two queries rather than one per case."""
-    by_case: dict[int, list] = {case.id: [] for case in cases}
-    for attempt in service.attempts_of(session, list(by_case)):
+    by_case: dict[int | None, list] = {case.id: [] for case in cases}
+    for attempt in service.attempts_of(session, [cid for cid in by_case if cid is not None]):
         by_case[attempt.case_id].append(attempt)
     return [_dump(_public(case, by_case[case.id], None), False) for case in cases]
 

@@ -11,14 +11,31 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from ivr.ari_adapter import ids
 from ivr.ari_adapter.translate import translate
 
 log = logging.getLogger("siaga.router")
 
+
+class Flow(Protocol):
+    """What a worker drives: ``ivr.calls.flow.CallFlow`` (tests give simpler ones)."""
+
+    @property
+    def finished(self) -> bool: ...
+
+    async def start(self) -> None: ...
+
+    async def adopt(self, connected_leg: str | None = None) -> None: ...
+
+    async def handle(self, event: object) -> None: ...
+
+    async def fail_safe(self, exc: BaseException) -> None: ...
+
+
 # Builds the flow of a new call: (key, StasisStart event, post) -> flow
-FlowFactory = Callable[[str, dict, Callable[[object], None]], object]
+FlowFactory = Callable[[str, dict, Callable[[object], None]], Flow]
 
 
 class CallWorker:

@@ -13,6 +13,7 @@ from app.clock import utcnow
 from app.directory.routing import route
 from app.live import events as live
 from ivr.calls import events as ev
+from ivr.calls.base import FlowBase
 from ivr.calls.forwarding import CancelLeg, ConnectLeg, DialLeg, Exhausted, Forwarding
 from ivr.calls.states import CallState
 from ivr.engine import actions as act
@@ -22,7 +23,7 @@ log = logging.getLogger("siaga.call")
 CONNECTING = "connecting"  # token of the prompt played while agency lines ring
 
 
-class Connecting:
+class Connecting(FlowBase):
     async def _forward(self, fwd: act.Forward, chosen: list | None = None) -> None:
         now = utcnow()
         self._cancel_timers()

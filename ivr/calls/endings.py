@@ -15,6 +15,7 @@ import logging
 from app.clock import utcnow
 from app.live import events as live
 from ivr.calls import events as ev
+from ivr.calls.base import FlowBase
 from ivr.calls.connecting import CONNECTING
 from ivr.calls.handover import retry_delay
 from ivr.calls.port import CallerGone
@@ -27,7 +28,7 @@ log = logging.getLogger("siaga.call")
 HAND_OVER = "hand-over"  # the timer of the next hand-over try
 
 
-class Endings:
+class Endings(FlowBase):
     async def _caller_gone(self) -> None:
         state = self.states.state
         if state is CallState.IN_DIALPLAN:
@@ -43,8 +44,9 @@ class Endings:
         self._cancel_timers()
         self.waiting.done(self.channel_id)
         try:
+            winner = self.forwarding.winner if self.forwarding else None
             for leg in self.forwarding.live_legs() if self.forwarding else []:
-                if leg is not self.forwarding.winner:
+                if leg is not winner:
                     leg.state = "ended"
                     await self._cancel_leg(leg.id)
                 else:

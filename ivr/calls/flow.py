@@ -148,7 +148,7 @@ class CallFlow(Connecting, Endings):
         else:
             raise TypeError(f"unknown call event {event!r}")
 
-    async def _input(self, event: object) -> None:
+    async def _input(self, event: ev.DigitPressed | ev.PromptFinished | ev.TimerExpired) -> None:
         if self.states.state is CallState.IVR and self.ivr is not None:
             before = getattr(self.ivr, "menu", None)
             self.ivr, actions = engine.handle(self.menus, self.ivr, event)

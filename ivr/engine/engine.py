@@ -76,7 +76,7 @@ def handle(menus: MenuSet, state: IvrState, event: Event) -> Result:
     state = _interrupt(state, actions)
     digit = event.digit if isinstance(event.digit, str) else None
     choice = menu.options.get(digit)
-    if choice is None and menu.others is not None and digit in OPTION_KEYS:
+    if choice is None and menu.others is not None and menu.others.next is not None and digit in OPTION_KEYS:
         # Pass the digit on: apply ``others`` without playing the next menu, and let
         # the digit act there (the next menu's own options, or invalid there).
         state = replace(_select(state, menu.others, actions), menu=menu.others.next)

@@ -10,7 +10,7 @@ Call both at start-up:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -127,7 +127,9 @@ def _choice(body: Any, src: str, key: str) -> Choice:
     return choice
 
 
-def _mapping(value: Any, src: str, key: str, allowed: set[str] | None = None, required: set[str] = frozenset()) -> dict:
+def _mapping(
+    value: Any, src: str, key: str, allowed: set[str] | None = None, required: Collection[str] = frozenset()
+) -> dict:
     if not isinstance(value, dict):
         raise MenuError(f"{src}: {key or '(file)'}: must be a mapping, not {type(value).__name__}")
     prefix = f"{key}." if key else ""
