@@ -137,6 +137,6 @@ def _mapping(
         for k in value:
             if k not in allowed:
                 raise MenuError(f"{src}: {prefix}{k}: unknown key (allowed: {', '.join(sorted(allowed))})")
-    for k in sorted(required - set(value)):
+    for k in sorted(set(required) - set(value)):
         raise MenuError(f"{src}: {prefix}{k}: missing")
     return value
