@@ -44,7 +44,7 @@ def _readable_errors(command):
 
 
 def _settings(profile: str | None):
-    from app.cli.config import load_settings
+    from cli.config import load_settings
 
     return load_settings(profile)
 
@@ -122,7 +122,7 @@ def prompts_render(
             installed = install_prompts(out, sounds)
             console.print(f"prompts: {installed} changed files installed into {_short(sounds)}/siaga", soft_wrap=True)
     if report.rendered or report.recorded or installed:  # bootstrap renders on every start: record changes only
-        from app.cli.audit import note
+        from cli.audit import note
 
         note(
             settings.database.url,

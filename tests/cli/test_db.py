@@ -3,7 +3,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from app import db
-from app.cli.db import app
+from cli.db import app
 from tests.app.cases.databases import sqlite_url
 
 runner = CliRunner()

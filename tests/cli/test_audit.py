@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app import db, paths
-from app.cli import cli
+from cli import cli
 from tests.app.cases.databases import sqlite_url
 
 runner = CliRunner()

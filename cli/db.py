@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from app import db
-from app.cli.config import load_settings
+from cli.config import load_settings
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -15,7 +15,7 @@ def upgrade(
     revision: str = typer.Argument("head", help="Alembic revision to upgrade to."),
 ) -> None:
     """Create or upgrade the database schema (Alembic migrations), SQLite or PostgreSQL per DATABASE_URL."""
-    from app.cli.audit import note
+    from cli.audit import note
 
     url = load_settings().database.url
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import audit, cases, db, directory, provision, system
+from cli import audit, cases, db, directory, provision, system
 
 cli = typer.Typer(
     help="Siaga: the 112 / 14084 command-center call platform of Badung regency.",

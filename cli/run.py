@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 
 from app import logs
-from app.cli.system import PROFILE, _private_files, _settings, _until_signal
+from cli.system import PROFILE, _private_files, _settings, _until_signal
 
 log = logging.getLogger("siaga.run")
 

@@ -4,8 +4,8 @@ import pytest
 from typer.testing import CliRunner
 
 from app import db, paths
-from app.cli.directory import app
 from app.directory.loader import load_directory
+from cli.directory import app
 from tests.app.cases.databases import sqlite_url
 
 runner = CliRunner()

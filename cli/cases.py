@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from app.cases import service, views
-from app.cli.config import load_settings
-from app.cli.db import open_session
 from app.clock import REGENCY_TZ
+from cli.config import load_settings
+from cli.db import open_session
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -9,12 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
-from app.cli.audit import note
-from app.cli.config import load_settings
-from app.cli.db import open_session
 from app.directory.loader import DirectoryError, load_directory
 from app.directory.routing import route as route_call
 from app.directory.service import load_into_db, read_directory
+from cli.audit import note
+from cli.config import load_settings
+from cli.db import open_session
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -8,8 +8,8 @@ import time
 
 import typer
 
-from app.cli.config import load_settings
 from app.settings import Settings
+from cli.config import load_settings
 
 
 def dial(

@@ -9,8 +9,8 @@ import signal
 import typer
 
 from app import logs
-from app.cli.config import fail, load_settings
 from app.settings import Settings, SettingsError
+from cli.config import fail, load_settings
 
 PROFILE = typer.Option(
     None, "--profile", help="demo: well-known passwords and the demo responder; production: secrets required."
@@ -86,8 +86,8 @@ def register(cli: typer.Typer) -> None:
     """Add the system commands to the top-level CLI."""
     cli.command("serve")(serve)
     cli.command("watchdog")(watchdog)
-    from app.cli import dial as dial_cmd
-    from app.cli import run as run_cmd
+    from cli import dial as dial_cmd
+    from cli import run as run_cmd
 
     cli.command("run")(run_cmd.run)
     cli.command("dial")(dial_cmd.dial)

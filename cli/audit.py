@@ -18,9 +18,9 @@ from rich.table import Column, Table
 from app import db
 from app.audit.actor import os_actor
 from app.audit.service import entry_as_dict, list_entries, record
-from app.cli.config import load_settings
-from app.cli.db import open_session
 from app.clock import REGENCY_TZ
+from cli.config import load_settings
+from cli.db import open_session
 
 app = typer.Typer(no_args_is_help=True)
 

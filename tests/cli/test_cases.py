@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app import db
-from app.cli.cases import app
+from cli.cases import app
 from tests.app.cases import writers
 from tests.app.cases.databases import sqlite_url
 
