@@ -26,3 +26,23 @@ def as_utc(value: datetime) -> datetime:
 def regency_date(value: datetime) -> date:
     """The calendar date in Badung at that instant."""
     return as_utc(value).astimezone(REGENCY_TZ).date()
+
+
+def local_text(value: datetime | str | None, *, date: bool = True) -> str:
+    """What a person reads: Badung time with its zone, ``2026-12-04 21:50:52 WITA`` ("" for nothing).
+
+    ``date=False`` gives ``21:50:52 WITA`` (in a table whose date is said above it).
+    """
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    local = as_utc(value).astimezone(REGENCY_TZ)
+    return local.strftime("%Y-%m-%d %H:%M:%S WITA" if date else "%H:%M:%S WITA")
+
+
+def utc_text(value: datetime | None) -> str | None:
+    """What a program reads (every JSON output): UTC, ISO 8601 with ``Z``, ``2026-12-04T13:50:52.123456Z``."""
+    if value is None:
+        return None
+    return as_utc(value).isoformat().replace("+00:00", "Z")

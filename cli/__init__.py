@@ -1,23 +1,41 @@
-"""The ``siaga`` command. Each sub-command group lives in its own module."""
+"""The ``siaga`` command. Each sub-command group lives in its own module; ``main`` is the entry point."""
 
 from __future__ import annotations
 
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
 import typer
 
-from cli import audit, cases, db, directory, provision, system
+from cli import audit, cases, db, directory, errors, provision, system
+from cli.options import group
 
-cli = typer.Typer(
-    help="Siaga: the 112 / 14084 command-center call platform of Badung regency.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
+cli = group(help="Siaga: the 112 / 14084 command-center call platform of Badung regency.")
 cli.add_typer(cases.app, name="cases", help="Read the case log (one case per call).")
-cli.add_typer(directory.app, name="directory", help="Check and load the agency directory.")
+cli.add_typer(directory.app, name="directory", help="Check and load the agency directory, try a route.")
 cli.add_typer(db.app, name="db", help="Create or upgrade the database schema.")
 cli.add_typer(audit.app, name="audit", help="Read the audit log of supervisor and admin actions.")
 provision.register(cli)
 system.register(cli)
 
 
+def _version(value: bool) -> None:
+    if value:
+        try:
+            typer.echo(f"siaga {version('siaga')}")
+        except PackageNotFoundError:  # run from a checkout that was not installed
+            typer.echo("siaga (not installed)")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Siaga: the 112 / 14084 command-center call platform of Badung regency."""
+
+
 def main() -> None:
-    cli()
+    sys.exit(errors.run(lambda: cli(standalone_mode=False), sys.argv[1:]))

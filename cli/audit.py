@@ -21,8 +21,9 @@ from app.audit.service import entry_as_dict, list_entries, record
 from app.clock import REGENCY_TZ
 from cli.config import load_settings
 from cli.db import open_session
+from cli.options import group
 
-app = typer.Typer(no_args_is_help=True)
+app = group()
 
 TABLE = "audit_entries"
 

@@ -6,8 +6,9 @@ import typer
 
 from app import db
 from cli.config import load_settings
+from cli.options import group
 
-app = typer.Typer(no_args_is_help=True)
+app = group()
 
 
 @app.command()

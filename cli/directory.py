@@ -15,8 +15,9 @@ from app.directory.service import load_into_db, read_directory
 from cli.audit import note
 from cli.config import load_settings
 from cli.db import open_session
+from cli.options import group
 
-app = typer.Typer(no_args_is_help=True)
+app = group()
 
 FILE_HELP = "Directory YAML file (default: the configured one, SIAGA_DIRECTORY)."
 

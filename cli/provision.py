@@ -9,10 +9,11 @@ import typer
 from rich.console import Console
 
 from app import paths
+from cli.options import group
 
 console = Console(soft_wrap=True)
-prompts_app = typer.Typer(no_args_is_help=True)
-asterisk_app = typer.Typer(no_args_is_help=True)
+prompts_app = group()
+asterisk_app = group()
 
 ProfileOpt = typer.Option(
     None, "--profile", help="Settings profile (demo or production); default: SIAGA_PROFILE or production."

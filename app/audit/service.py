@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.audit.models import AuditEntry
-from app.clock import utcnow
+from app.clock import utc_text, utcnow
 from app.db import begin_write
 
 
@@ -38,7 +38,7 @@ def list_entries(session: Session, limit: int = 50) -> list[AuditEntry]:
 def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
-        "at": entry.at.isoformat(),
+        "at": utc_text(entry.at),
         "actor": entry.actor,
         "action": entry.action,
         "target": entry.target,

@@ -121,3 +121,68 @@ def test_cases_list_on_a_database_without_schema_says_to_upgrade(tmp_path, monke
     monkeypatch.setenv("DATABASE_URL", sqlite_url(tmp_path))
     result = runner.invoke(app, ["list"])
     assert result.exit_code == 1 and "siaga db upgrade" in result.output
+
+
+def _realistic(sessions) -> list[str]:
+    """A day's worth of cases as the call service writes them: long numbers, long units, every disposition."""
+    tickets = []
+    with sessions() as s:
+        for n, (number, category, district, disposition, unit) in enumerate(
+            [
+                ("+6281234567890", "medical", "kuta-selatan", "completed", "psc-kuta-selatan"),
+                ("081337123456", "infrastructure", "abiansemal", "abandoned-while-forwarding", None),
+                ("+6282145678901", "sar", "kuta-utara", "fallback", "operator-4"),
+                ("unknown", None, None, "abandoned-in-ivr", None),
+            ]
+        ):
+            line = "14084" if category == "infrastructure" else "112"
+            at = T0 + timedelta(minutes=n)
+            ticket = writers.open_case(s, line=line, caller_number=number, channel_id=f"c{n}", received_at=at).ticket
+            writers.update_case(
+                s, ticket, category=category, district=district, status="ended", disposition=disposition,
+                answered_by_unit=unit, ended_at=at + timedelta(minutes=2),
+            )  # fmt: skip
+            for k, attempt_unit in enumerate(["psc-kuta-selatan", "ambulans-kuta-utara-2", "operator-4"]):
+                attempt = writers.start_attempt(
+                    s, ticket, unit=attempt_unit, agency="psc", dial=f"PJSIP/{attempt_unit}",
+                    started_at=at + timedelta(seconds=10 + k),
+                )  # fmt: skip
+                writers.update_attempt(s, attempt, outcome="no-answer", ended_at=at + timedelta(seconds=30 + k))
+            writers.add_event(s, ticket, "ivr.select", {"category": category}, at=at + timedelta(seconds=5))
+            tickets.append(ticket)
+    return tickets
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "last"]])
+def test_tables_fit_80_columns_and_never_cut_a_ticket_a_caller_or_a_unit(database, command):
+    tickets = _realistic(database)
+    result = runner.invoke(app, command, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, "\n" + result.stdout
+    shown = tickets if command == ["list"] else tickets[-1:]
+    for text in [*shown, "+6281234567890", "081337123456"][: len(shown) + (2 if command == ["list"] else 0)]:
+        assert any(text in line for line in lines), f"{text} cut or missing:\n{result.stdout}"
+    if command != ["list"]:
+        for unit, ended in (("psc-kuta-selatan", "30"), ("ambulans-kuta-utara-2", "31"), ("operator-4", "32")):
+            row = next((line for line in lines if f" {unit} " in line), "")
+            assert row.rstrip().endswith(f"11:03:{ended}"), f"{unit} or its end time cut:\n{result.stdout}"
+
+
+def test_times_people_read_are_badung_time_with_their_zone(database):
+    _calls(database)
+    result = runner.invoke(app, ["show", "last"], env={"COLUMNS": "80"})
+    assert "2026-11-27 11:01:00 WITA" in result.stdout  # T0 + 1 min is 03:01 UTC, 11:01 in Badung
+
+
+def test_the_timeline_lists_events_in_the_order_they_happened(database):
+    [ticket, *_] = _realistic(database)
+    result = runner.invoke(app, ["show", ticket], env={"COLUMNS": "80"})
+    timeline = result.stdout[result.stdout.index("Timeline") :]
+    assert timeline.index("received") < timeline.index("ivr.select")
+
+
+def test_an_unknown_line_is_refused_naming_the_lines(database):
+    result = runner.invoke(app, ["list", "--line", "999"])
+    assert result.exit_code == 2
+    assert "no line '999' (lines: 112, 14084)" in result.stderr
