@@ -49,7 +49,7 @@ def test_an_entry_keeps_actor_action_target_detail_and_utc_time(session):
     assert stored.id == entry.id
     assert entry_as_dict(stored) == {
         "id": entry.id,
-        "at": "2026-11-28T02:00:00+00:00",
+        "at": "2026-11-28T02:00:00Z",  # every JSON output: UTC with Z
         "actor": "root (sudo by wayan)",
         "action": "directory.load",
         "target": "/etc/siaga/directory.yaml",
