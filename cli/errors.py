@@ -55,7 +55,7 @@ def run(command: Callable[[], object], argv: Sequence[str]) -> int:
         where = exc.ctx.command_path if exc.ctx else "siaga"
         say(f"{exc.format_message()} (see `{where} --help`)")
         return EXIT_BAD_INPUT
-    except (typer.Abort, click.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("", err=True)
         return EXIT_INTERRUPTED
     except click.ClickException as exc:

@@ -34,7 +34,7 @@ def test_directory_load_records_the_actor_and_the_file(url, tmp_path):
     db.migrate(url)
     copy = tmp_path / "badung.yaml"
     copy.write_text(paths.DEMO_DIRECTORY.read_text())
-    assert runner.invoke(cli, ["directory", "load", str(copy)]).exit_code == 0
+    assert runner.invoke(cli, ["directory", "load", "--file", str(copy)]).exit_code == 0
     [entry] = entries()
     assert entry["action"] == "directory.load" and entry["target"] == str(copy.resolve())
     assert entry["actor"] == f"{getpass.getuser()} (sudo by wayan-on-duty)"
@@ -61,7 +61,7 @@ def _revision(url: str) -> str | None:
 def test_audit_list_limits_and_orders_newest_first(url):
     db.migrate(url)
     for _ in range(2):
-        assert runner.invoke(cli, ["directory", "load", str(paths.DEMO_DIRECTORY)]).exit_code == 0
+        assert runner.invoke(cli, ["directory", "load", "--file", str(paths.DEMO_DIRECTORY)]).exit_code == 0
     listed = entries()
     assert len(listed) == 2 and listed[0]["id"] > listed[1]["id"]
     assert [e["id"] for e in entries(limit=1)] == [listed[0]["id"]]
@@ -71,6 +71,6 @@ def test_audit_list_limits_and_orders_newest_first(url):
 
 def test_a_database_without_the_audit_table_keeps_the_action_and_says_it_was_not_audited(url):
     db.migrate(url, "0002")  # the schema before the audit log existed
-    result = runner.invoke(cli, ["directory", "load", str(paths.DEMO_DIRECTORY)])
+    result = runner.invoke(cli, ["directory", "load", "--file", str(paths.DEMO_DIRECTORY)])
     assert result.exit_code == 0 and "loaded" in result.stdout
     assert "not audited" in result.output and "siaga db upgrade" in result.output
