@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from app.cli import audit, cases, db, directory, provision, system
@@ -19,5 +21,11 @@ provision.register(cli)
 system.register(cli)
 
 
+# Whatever a command writes without app.files (a log, a bench result) is not for other users: the
+# files that hold secrets or caller data are made private where they are written, this is the second line.
+UMASK = 0o027
+
+
 def main() -> None:
+    os.umask(UMASK)
     cli()
