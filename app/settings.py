@@ -131,18 +131,43 @@ class Settings(BaseSettings):
         return self
 
     def check_secrets(self) -> None:
-        """Refuse to run a service with a missing or well-known secret outside the demo profile.
+        """Refuse to run with a password someone could guess (``app.passwords.RULE``), naming source and key.
 
-        Called by anything that serves calls or HTTP; read-only tools (``siaga
-        cases list``) do not need the secrets and do not call it.
+        Outside the demo profile every password must pass the rule, and the ARI
+        password must be set. In the demo profile a password must pass it once
+        what it guards listens beyond loopback: SIP (``sip.bind_host``) for the
+        endpoint password, Asterisk's HTTP server (``ari.host``) for the ARI
+        password; the well-known demo password never does. Called by anything
+        that serves calls or HTTP; read-only tools (``siaga cases list``) do not
+        need the secrets and do not call it.
         """
-        if self.demo:
-            return
-        if self.ari.password is None:
+        from app.passwords import RULE, is_loopback, weakness
+        from app.settings_errors import source_of
+
+        if not self.demo and self.ari.password is None:
             raise SettingsError("ari.password is required outside the demo profile (set SIAGA_ARI__PASSWORD)")
-        for key, secret in (("ari.password", self.ari.password), ("sip.endpoint_password", self.sip.endpoint_password)):
-            if secret is not None and secret.get_secret_value() in {DEMO_SECRET, "", "admin", "password"}:
-                raise SettingsError(f"{key}: a well-known password is refused outside the demo profile")
+        guarded = (
+            (("ari", "password"), self.ari.password, self.ari.user, ("ari", "host"), self.ari.host),
+            (("sip", "endpoint_password"), self.sip.endpoint_password, None, ("sip", "bind_host"), self.sip.bind_host),
+        )
+        problems = []
+        for key, secret, user, bind_key, host in guarded:
+            if secret is None or (self.demo and is_loopback(host)):
+                continue
+            why = weakness(secret.get_secret_value(), user)
+            if why is None:
+                continue
+            if self.demo:
+                what = "the demo profile's well-known password" if secret.get_secret_value() == DEMO_SECRET else why
+                bind = ".".join(bind_key)
+                problems.append(
+                    f"{source_of(key)}: refused while {bind} is {host!r}, not loopback: {what} "
+                    f"(set {_env(key)} to a password with {RULE}, or bind {bind} to 127.0.0.1)"
+                )
+            else:
+                problems.append(f"{source_of(key)}: refused outside the demo profile: {why} (the rule: {RULE})")
+        if problems:
+            raise SettingsError("\n".join(problems))
 
     @classmethod
     def settings_customise_sources(
@@ -171,6 +196,10 @@ class Settings(BaseSettings):
             return cls(**overrides)
         except (ValidationError, SourceError) as exc:
             raise explain(exc, overrides, config) from exc
+
+
+def _env(key: tuple[str, ...]) -> str:
+    return "SIAGA_" + "__".join(key).upper()
 
 
 class _ConventionalEnv(PydanticBaseSettingsSource):
