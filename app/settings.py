@@ -100,6 +100,22 @@ class IvrSettings(BaseModel):
         return self
 
 
+class DiskSettings(BaseModel):
+    # Free space where calls leave files (ivr/disk.py), in MB: /healthz says "low" or "critical" and
+    # one line is logged; calls go on either way. A recorded minute of a call is about 1 MB.
+    low_free_mb: int = Field(1024, ge=0)
+    critical_free_mb: int = Field(256, ge=0)
+
+    @model_validator(mode="after")
+    def _critical_below_low(self) -> DiskSettings:
+        if self.critical_free_mb > self.low_free_mb:
+            raise ValueError(
+                f"disk.critical_free_mb ({self.critical_free_mb}) must not be above "
+                f"disk.low_free_mb ({self.low_free_mb})"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SIAGA_", env_nested_delimiter="__", extra="ignore")
 
@@ -115,6 +131,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     ivr: IvrSettings = Field(default_factory=IvrSettings)
+    disk: DiskSettings = Field(default_factory=DiskSettings)
 
     @property
     def demo(self) -> bool:
