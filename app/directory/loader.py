@@ -134,20 +134,14 @@ def _check_dial(where: str, dial: str, endpoints: dict[str, str]):
     if not form:
         yield where, f"dial '{dial}' is not {DIAL_FORMS}"
         return
-    if form["context"] is not None and form["context"] not in c.UNIT_CONTEXTS:
-        yield (
-            where,
-            (
-                f"dial '{dial}': context '{form['context']}' is not a unit's (allowed: {', '.join(c.UNIT_CONTEXTS)}); "
-                "a line's context would loop the call back into the lines"
-            ),
-        )
+    context = form["context"]
+    if context is not None and context not in c.UNIT_CONTEXTS:
+        allowed = ", ".join(c.UNIT_CONTEXTS)
+        why = "a line's context would loop the call back into the lines"
+        yield where, f"dial '{dial}': context '{context}' is not a unit's (allowed: {allowed}); {why}"
         return
     if dial == f"PJSIP/{c.TRUNK_ENDPOINT}":
-        yield (
-            where,
-            f"dial '{dial}' is the telco trunk itself: dial a number over it, PJSIP/<number>@{c.TRUNK_ENDPOINT}",
-        )
+        yield where, f"dial '{dial}' is the telco trunk itself: dial a number over it, PJSIP/<number>@trunk"
         return
     if dial.startswith("PJSIP/") and "@" not in dial:
         # One generated endpoint per line: two entries on one endpoint would be one phone.
