@@ -103,6 +103,22 @@ class IvrSettings(BaseModel):
         return self
 
 
+class DiskSettings(BaseModel):
+    # Free space where calls leave files (ivr/disk.py), in MB: /healthz says "low" or "critical" and
+    # one line is logged; calls go on either way. A recorded minute of a call is about 1 MB.
+    low_free_mb: int = Field(1024, ge=0)
+    critical_free_mb: int = Field(256, ge=0)
+
+    @model_validator(mode="after")
+    def _critical_below_low(self) -> DiskSettings:
+        if self.critical_free_mb > self.low_free_mb:
+            raise ValueError(
+                f"disk.critical_free_mb ({self.critical_free_mb}) must not be above "
+                f"disk.low_free_mb ({self.low_free_mb})"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SIAGA_", env_nested_delimiter="__", extra="ignore")
 
@@ -118,6 +134,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     ivr: IvrSettings = Field(default_factory=IvrSettings)
+    disk: DiskSettings = Field(default_factory=DiskSettings)
 
     @property
     def demo(self) -> bool:
@@ -134,18 +151,43 @@ class Settings(BaseSettings):
         return self
 
     def check_secrets(self) -> None:
-        """Refuse to run a service with a missing or well-known secret outside the demo profile.
+        """Refuse to run with a password someone could guess (``app.passwords.RULE``), naming source and key.
 
-        Called by anything that serves calls or HTTP; read-only tools (``siaga
-        cases list``) do not need the secrets and do not call it.
+        Outside the demo profile every password must pass the rule, and the ARI
+        password must be set. In the demo profile a password must pass it once
+        what it guards listens beyond loopback: SIP (``sip.bind_host``) for the
+        endpoint password, Asterisk's HTTP server (``ari.host``) for the ARI
+        password; the well-known demo password never does. Called by anything
+        that serves calls or HTTP; read-only tools (``siaga cases list``) do not
+        need the secrets and do not call it.
         """
-        if self.demo:
-            return
-        if self.ari.password is None:
+        from app.passwords import RULE, is_loopback, weakness
+        from app.settings_errors import source_of
+
+        if not self.demo and self.ari.password is None:
             raise SettingsError("ari.password is required outside the demo profile (set SIAGA_ARI__PASSWORD)")
-        for key, secret in (("ari.password", self.ari.password), ("sip.endpoint_password", self.sip.endpoint_password)):
-            if secret is not None and secret.get_secret_value() in {DEMO_SECRET, "", "admin", "password"}:
-                raise SettingsError(f"{key}: a well-known password is refused outside the demo profile")
+        guarded = (
+            (("ari", "password"), self.ari.password, self.ari.user, ("ari", "host"), self.ari.host),
+            (("sip", "endpoint_password"), self.sip.endpoint_password, None, ("sip", "bind_host"), self.sip.bind_host),
+        )
+        problems = []
+        for key, secret, user, bind_key, host in guarded:
+            if secret is None or (self.demo and is_loopback(host)):
+                continue
+            why = weakness(secret.get_secret_value(), user)
+            if why is None:
+                continue
+            if self.demo:
+                what = "the demo profile's well-known password" if secret.get_secret_value() == DEMO_SECRET else why
+                bind = ".".join(bind_key)
+                problems.append(
+                    f"{source_of(key)}: refused while {bind} is {host!r}, not loopback: {what} "
+                    f"(set {_env(key)} to a password with {RULE}, or bind {bind} to 127.0.0.1)"
+                )
+            else:
+                problems.append(f"{source_of(key)}: refused outside the demo profile: {why} (the rule: {RULE})")
+        if problems:
+            raise SettingsError("\n".join(problems))
 
     @classmethod
     def settings_customise_sources(
@@ -174,6 +216,10 @@ class Settings(BaseSettings):
             return cls(**overrides)
         except (ValidationError, SourceError) as exc:
             raise explain(exc, overrides, config) from exc
+
+
+def _env(key: tuple[str, ...]) -> str:
+    return "SIAGA_" + "__".join(key).upper()
 
 
 class _ConventionalEnv(PydanticBaseSettingsSource):

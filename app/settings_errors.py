@@ -64,6 +64,22 @@ def explain(exc: Exception, overrides: dict, config: ConfigFile | None) -> Setti
     return SettingsError(f"{where}: cannot be parsed ({cause})")
 
 
+def source_of(loc: tuple[str, ...]) -> str:
+    """Where the value of setting ``loc`` (e.g. ``("ari", "password")``) came from, as in the lines above.
+
+    For checks made after loading (``Settings.check_secrets``); the ``SIAGA_CONFIG``
+    file was already read and checked by ``Settings.load``.
+    """
+    config = None
+    name = os.environ.get("SIAGA_CONFIG")
+    if name:
+        try:
+            config = ConfigFile(name, tomllib.loads(Path(name).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            config = None
+    return _where(loc, {}, config)
+
+
 def _line(error: dict, overrides: dict, config: ConfigFile | None) -> str:
     loc = tuple(str(part) for part in error["loc"])
     value = error.get("input")

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.asterisk import constants as c
+
 FILE_NAME = "extensions-bench.conf"
-CONTEXT_AGENCY = "siaga-bench-agency"
+CONTEXT_AGENCY = c.CONTEXT_BENCH_AGENCY  # a context the directory may dial (Local/<unit>@...)
 CONTEXT_BASELINE = "siaga-bench-baseline"
 BASELINE_EXTEN = "9112"  # what a baseline caller dials over the trunk
 BASELINE_REC_EXTEN = "9113"  # the baseline that also records the call, as ours does

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -37,5 +38,11 @@ def _root(
     """Siaga: the 112 / 14084 command-center call platform of Badung regency."""
 
 
+# Whatever a command writes without app.files (a log, a bench result) is not for other users: the
+# files that hold secrets or caller data are made private where they are written, this is the second line.
+UMASK = 0o027
+
+
 def main() -> None:
+    os.umask(UMASK)
     sys.exit(errors.run(lambda: cli(standalone_mode=False), sys.argv[1:]))

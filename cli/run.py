@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 
 from app import logs
-from cli.system import PROFILE, _private_files, _settings, _until_signal
+from cli.system import PROFILE, _settings, _until_signal
 
 log = logging.getLogger("siaga.run")
 
@@ -36,7 +36,6 @@ def run(
     from app.prompts import render_prompts
     from ivr.service import CallService
 
-    _private_files()
     logs.setup(log_level)
     settings = _settings(profile)
     step = _Steps(5)

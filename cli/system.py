@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 
 import typer
@@ -15,11 +14,6 @@ from cli.config import fail, load_settings
 PROFILE = typer.Option(
     None, "--profile", help="demo: well-known passwords and the demo responder; production: secrets required."
 )
-
-
-def _private_files() -> None:
-    # Journals and recordings hold callers' numbers and voices: not for other users.
-    os.umask(0o027)
 
 
 def _settings(profile: str | None) -> Settings:
@@ -45,7 +39,6 @@ def serve(
     """Run the call service alone (Asterisk runs elsewhere). Stops on Ctrl-C / SIGTERM."""
     from ivr.service import CallService
 
-    _private_files()
     logs.setup(log_level)
     settings = _settings(profile)
     try:

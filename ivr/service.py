@@ -36,6 +36,7 @@ from ivr.calls.flow import CallFlow
 from ivr.calls.handover import Waiting
 from ivr.calls.leftovers import Leftovers
 from ivr.calls.states import WAITING_FOR_A_HUMAN
+from ivr.disk import DiskWatch
 from ivr.engine.menus import load_menus, validate
 from ivr.fallback_journal import FallbackJournal
 from ivr.health import health_app
@@ -96,6 +97,7 @@ class CallService:
         self.surge = SurgeGuard(
             self.client, shed_above_ms=settings.ivr.shed_above_ms, resume_below_ms=settings.ivr.resume_below_ms
         )
+        self.disk = DiskWatch.from_settings(settings, here)
 
     def _asterisk_files(self) -> HostFiles | None:
         try:
@@ -228,6 +230,7 @@ class CallService:
             "live_events_dropped": live["dropped"],
             # Likewise the database: cases are journalled on local disk and applied when it is back.
             **self.store.status(),
+            **self.disk.status(),  # free space where calls leave files: seen before a disk fills up
         }
 
     async def _hand_over_calls(self, timeout: float = 5.0) -> None:
@@ -263,6 +266,7 @@ class CallService:
             tasks.append(asyncio.create_task(self._follow_leftovers(stop), name="leftover-calls"))
         tasks.append(asyncio.create_task(memory.keep_releasing(stop), name="release-free-memory"))
         tasks.append(asyncio.create_task(self.surge.run(stop), name="surge-guard"))
+        tasks.append(asyncio.create_task(self.disk.run(stop), name="disk-space"))
         log.info(
             "call service up: ARI %s app %s, health http://%s:%s/healthz",
             self.settings.ari.base_url,

@@ -17,6 +17,10 @@ CONTEXT_INTERNAL = "siaga-internal"  # calls from phones registered to us
 CONTEXT_FALLBACK = "siaga-fallback"  # Stasis returned: reach a human without the app
 CONTEXT_FALLBACK_END = "siaga-fallback-end"  # hang-up handler: journals how a fallback call ended
 CONTEXT_DEMO_RESPONDER = "siaga-demo-responder"  # demo profile: a unit nobody registered
+CONTEXT_BENCH_AGENCY = "siaga-bench-agency"  # the load benchmark's agency lines (bench/dialplan.py)
+# The only contexts a directory's Local/<ext>@<context> may name: each answers as a unit. The trunk,
+# internal and fallback contexts would send a unit's call back into a line (Local/112@siaga-trunk: a loop).
+UNIT_CONTEXTS = (CONTEXT_DEMO_RESPONDER, CONTEXT_BENCH_AGENCY)
 
 # Extension in CONTEXT_DEMO_RESPONDER standing for the fallback group; units use their id.
 DEMO_FALLBACK_EXTEN = "fallback"

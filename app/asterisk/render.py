@@ -18,6 +18,7 @@ from app import paths
 from app.asterisk import constants as c
 from app.asterisk.secrets import endpoint_password
 from app.directory.schema import Directory
+from app.files import private_dir, write_private
 from app.settings import Settings
 
 TEMPLATE_DIRS = (paths.ASTERISK_CONFIG, paths.DIALPLAN)
@@ -100,17 +101,17 @@ def render(settings: Settings, directory: Directory, instance_dir: Path, inside:
     """Write the instance's configuration to ``instance_dir/etc/``.
 
     ``inside`` is the same folder as Asterisk sees it (its path in the chroot);
-    it defaults to ``instance_dir`` for a host Asterisk.
+    it defaults to ``instance_dir`` for a host Asterisk. The files hold the ARI
+    and SIP passwords: 0600 in 0700 folders, whatever the umask.
     """
     settings.check_secrets()
-    etc = Path(instance_dir) / "etc"
-    etc.mkdir(parents=True, exist_ok=True)
+    etc = private_dir(private_dir(instance_dir) / "etc")
     env = _environment()
     data = _template_data(settings, directory, Folders(PurePosixPath(inside or instance_dir)))
     for folder in TEMPLATE_DIRS:
         for template in sorted(Path(folder).glob("*.j2")):
             text = env.get_template(template.name).render(**data)
-            (etc / template.name.removesuffix(".j2")).write_text(text)
+            write_private(etc / template.name.removesuffix(".j2"), text)
 
 
 def sip_endpoints(settings: Settings, directory: Directory) -> list[Endpoint]:

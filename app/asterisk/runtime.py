@@ -22,10 +22,12 @@ from app.asterisk.locate import ENV, AsteriskError, Launcher, find_asterisk
 from app.asterisk.ports import check_free
 from app.asterisk.render import Folders, render
 from app.directory.schema import Directory
+from app.files import append_private, private_dir, write_private
 from app.settings import Settings
 
 CHROOT_INSTANCES = PurePosixPath("/var/lib/siaga")  # inside the chroot
 LOGS = paths.VAR / "log"
+ASTERISK_UMASK = 0o077
 
 
 def instance_folders(settings: Settings, name: str, launcher: Launcher | None = None) -> tuple[Launcher, Folders]:
@@ -85,8 +87,9 @@ class AsteriskInstance:
     # -- lifecycle -----------------------------------------------------------
     def render(self, prompts: Path | None = paths.PROMPTS_BUILD) -> None:
         """Write the configuration; install the built prompts into the sounds folder."""
+        private_dir(self.dir)
         for folder in self.folders.all():
-            self.launcher.host_path(folder).mkdir(parents=True, exist_ok=True)
+            private_dir(self.launcher.host_path(folder))
         render(self.settings, self.directory, self.dir, inside=self.folders.root)
         if prompts is not None and (Path(prompts) / "siaga").is_dir():
             from app.prompts import install_prompts
@@ -99,8 +102,8 @@ class AsteriskInstance:
         self._stop_leftover()
         check_free(self.settings, self.name, self.launcher.host_path(self.folders.run / "asterisk.pid"))
         self.render()
-        LOGS.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
+        private_dir(LOGS)
+        with append_private(self.log_path) as log:
             log.write(f"\n==== siaga: starting instance {self.name} at {time.strftime('%F %T')}\n".encode())
             log.flush()
             # A session of its own: Ctrl-C in the terminal reaches Python, which
@@ -112,6 +115,9 @@ class AsteriskInstance:
                 stderr=subprocess.STDOUT,
                 env=ENV,
                 start_new_session=True,
+                # Asterisk (root in the chroot) creates recordings, its logs and the fallback journal
+                # with the process umask: owner only.
+                umask=ASTERISK_UMASK,
             )
         atexit.register(self.stop)
         try:
@@ -119,7 +125,7 @@ class AsteriskInstance:
         except BaseException:
             self.stop()
             raise
-        self._owner_file.write_text(str(os.getpid()))
+        write_private(self._owner_file, str(os.getpid()))
         return self
 
     def stop(self, step_timeout: float = 5) -> None:

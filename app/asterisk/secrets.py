@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import secrets as _random
 from pathlib import Path
 
 from app import paths
+from app.files import append_private, private_dir, write_private
 from app.settings import Settings
 
 SECRETS_FILE = paths.VAR / "secrets" / "sip-passwords.json"
@@ -29,22 +29,13 @@ def endpoint_password(settings: Settings, name: str, store: Path | None = None) 
 
 
 def _generated(store: Path, name: str) -> str:
-    store.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(store.parent)
     # A lock file beside the store: two processes rendering at once must not
     # each generate a different password for the same endpoint.
-    with open(store.with_suffix(".lock"), "w") as lock:
+    with append_private(store.with_suffix(".lock")) as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         known = json.loads(store.read_text()) if store.exists() else {}
         if name not in known:
             known[name] = _random.token_urlsafe(24)
-            _write_private(store, json.dumps(known, indent=2, sort_keys=True) + "\n")
+            write_private(store, json.dumps(known, indent=2, sort_keys=True) + "\n", fsync=True)
         return known[name]
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)

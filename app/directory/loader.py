@@ -1,28 +1,33 @@
 """Reading and checking a directory file.
 
-A directory that loads is one the call flow can trust: every name it refers
-to exists, every routed category has somewhere to ring, every dial string is
-one Asterisk understands. Every problem is reported as
-``<file>: <entry>: <reason>`` so the person editing the YAML finds it at once.
+A directory that loads is one the call flow can trust: every key is one the
+schema knows, every name it refers to exists, every routed category has
+somewhere to ring, every dial string is one of the safe forms (a registered
+line, a number over the trunk, a Local channel into a context that answers as
+a unit, never one that leads back into a line). Every problem is reported as
+``<file>: <entry>: <reason>``, with the file's full path, so the person editing
+the YAML finds it at once.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from app.asterisk import constants as c
 from app.directory.schema import DISTRICTS_112, Directory
 
 REQUIRED_112 = ("medical", "fire", "police", "sar", "operator")
 DIAL = re.compile(
     r"^(PJSIP/[A-Za-z0-9][A-Za-z0-9_.-]*"  # a line registered to our Asterisk
-    r"|PJSIP/\+?[0-9]+@trunk"  # a number over the telco trunk
-    r"|Local/[A-Za-z0-9_+*#-]+@[A-Za-z0-9_-]+)$"  # an extension in one of our contexts
+    rf"|PJSIP/\+?[0-9]+@{re.escape(c.TRUNK_ENDPOINT)}"  # a number over the telco trunk
+    r"|Local/[A-Za-z0-9_+*#-]+@(?P<context>[A-Za-z0-9_-]+))$"  # an extension; its context is checked below
 )
+DIAL_FORMS = f"PJSIP/<endpoint>, PJSIP/<number>@{c.TRUNK_ENDPOINT} or Local/<ext>@<{' | '.join(c.UNIT_CONTEXTS)}>"
 
 
 class DirectoryError(ValueError):
@@ -48,7 +53,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def load_directory(path: str | Path) -> Directory:
     path = Path(path)
-    source = path.name
+    source = str(path.absolute())
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -72,7 +77,7 @@ def parse_directory(raw: Any, source: str = "directory") -> Directory:
     try:
         directory = Directory.model_validate(raw)
     except ValidationError as exc:
-        raise DirectoryError([f"{source}: {_where(raw, e['loc'])}: {e['msg']}" for e in exc.errors()]) from exc
+        raise DirectoryError([f"{source}: {_where(raw, e['loc'])}: {_reason(e)}" for e in exc.errors()]) from exc
     check_directory(directory, source)
     return directory
 
@@ -125,8 +130,18 @@ def _cross_check(d: Directory):
 
 
 def _check_dial(where: str, dial: str, endpoints: dict[str, str]):
-    if not DIAL.match(dial):
-        yield where, f"dial '{dial}' is not PJSIP/<endpoint>, PJSIP/<number>@trunk or Local/<ext>@<context>"
+    form = DIAL.match(dial)
+    if not form:
+        yield where, f"dial '{dial}' is not {DIAL_FORMS}"
+        return
+    context = form["context"]
+    if context is not None and context not in c.UNIT_CONTEXTS:
+        allowed = ", ".join(c.UNIT_CONTEXTS)
+        why = "a line's context would loop the call back into the lines"
+        yield where, f"dial '{dial}': context '{context}' is not a unit's (allowed: {allowed}); {why}"
+        return
+    if dial == f"PJSIP/{c.TRUNK_ENDPOINT}":
+        yield where, f"dial '{dial}' is the telco trunk itself: dial a number over it, PJSIP/<number>@trunk"
         return
     if dial.startswith("PJSIP/") and "@" not in dial:
         # One generated endpoint per line: two entries on one endpoint would be one phone.
@@ -152,6 +167,32 @@ def _where(raw: dict, loc: tuple) -> str:
 
 
 _COLLECTIONS = ("districts", "agencies", "units", "lines")
+
+
+def _reason(error: dict) -> str:
+    """Pydantic's message, but a misspelt key names the keys that would have been right."""
+    if error["type"] != "extra_forbidden":
+        return error["msg"]
+    known = _model_at(error["loc"][:-1])
+    return f"unknown key (known: {', '.join(known.model_fields)})" if known else "unknown key"
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The schema model an error location points into: ``('units', 3)`` -> ``Unit``."""
+    kind: Any = Directory
+    for step in loc:
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            field = kind.model_fields.get(str(step))
+            if field is None:
+                return None
+            kind = field.annotation
+        elif get_origin(kind) in (list, dict):
+            kind = get_args(kind)[-1]  # the item's type: step is an index or a key
+        else:
+            return None
+    while get_origin(kind) in (list, dict):
+        kind = get_args(kind)[-1]
+    return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
 
 
 def _item(collection: Any, step: Any) -> Any:

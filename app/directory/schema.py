@@ -1,29 +1,37 @@
 """The directory file's shape (YAML), validated before anything is loaded.
 
 A unit's ``dial`` is an Asterisk dial string: ``PJSIP/<endpoint>`` for a line
-that registers to our Asterisk (an endpoint of that name is generated), or
-``PJSIP/<number>@trunk`` for a number reached over the telco trunk.
+that registers to our Asterisk (an endpoint of that name is generated),
+``PJSIP/<number>@trunk`` for a number reached over the telco trunk, or
+``Local/<ext>@<context>`` in a context that answers as a unit (the loader
+checks which). Every model is strict: a misspelt key (``ring_timout: 90``) is
+an error, not a default silently used.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
 
 DISTRICTS_112 = ("kuta-selatan", "kuta", "kuta-utara", "mengwi", "abiansemal", "petang", "unknown")
 
 
-class District(BaseModel):
+class District(_Strict):
     name: str
     lat: float
     lon: float
 
 
-class Agency(BaseModel):
+class Agency(_Strict):
     name: str
     kind: str  # ambulance, fire, police, sar, department, command-center
 
 
-class Unit(BaseModel):
+class Unit(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
     agency: str
@@ -42,7 +50,7 @@ class Unit(BaseModel):
         return None
 
 
-class FallbackGroup(BaseModel):
+class FallbackGroup(_Strict):
     """Humans of last resort: the command-center call-takers, rung all at once."""
 
     name: str
@@ -50,17 +58,17 @@ class FallbackGroup(BaseModel):
     ring_timeout: int = Field(default=30, ge=3, le=300)
 
 
-class CategoryRoute(BaseModel):
+class CategoryRoute(_Strict):
     agency: str | None = None  # None: straight to the fallback group (operator)
 
 
-class Line(BaseModel):
+class Line(_Strict):
     name: str
     default_agency: str  # where the dialplan fallback goes after the fallback group
     categories: dict[str, CategoryRoute]
 
 
-class Directory(BaseModel):
+class Directory(_Strict):
     districts: dict[str, District]
     agencies: dict[str, Agency]
     units: list[Unit]

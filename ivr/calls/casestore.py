@@ -29,6 +29,7 @@ from app import db
 from app.cases import service
 from app.cases.models import LINES
 from app.clock import as_utc, utcnow
+from app.files import private_dir, write_private
 from ivr.calls.applier import Applier
 from ivr.calls.journal import Journal
 from ivr.calls.ticketbook import TicketBook
@@ -50,8 +51,9 @@ def journal_folder(journal_dir: Path, database_url: str) -> Path:
     """One journal per database, so ops are only ever applied to the database they were written for."""
     name = db.describe(database_url)
     folder = journal_dir / f"cases-{hashlib.sha1(name.encode()).hexdigest()[:10]}"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "database.txt").write_text(name + "\n", encoding="utf-8")
+    private_dir(journal_dir)
+    private_dir(folder)
+    write_private(folder / "database.txt", name + "\n")
     return folder
 
 

@@ -6,7 +6,8 @@ sequence number (its order) and an id (so applying it twice is harmless).
 ``checkpoint`` says up to which sequence number the database has everything;
 once it has all of it, the journal is emptied, and ``state.json`` keeps what
 the lines said that is still needed (ticket counters, recent channels).
-Files are replaced atomically (write, fsync, rename, fsync the folder).
+Files are replaced atomically (write, fsync, rename, fsync the folder). The
+lines hold callers' numbers: every file is created 0600 in a 0700 folder.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import os
 import threading
 from pathlib import Path
 
+from app.files import append_private, fsync_dir, open_private, private_dir, write_private
+
 log = logging.getLogger("siaga.casejournal")
 
 
@@ -26,28 +29,14 @@ class JournalBusy(RuntimeError):
 
 
 def write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_private(path, text, fsync=True)
 
 
 class Journal:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        private_dir(folder)
+        self._lock_fd = open_private(folder / "lock", os.O_RDWR)
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -59,8 +48,8 @@ class Journal:
         self.ops = self._read_ops()  # every op still in the file, applied or not
         self.last_seq = max([self.state["seq"], self.checkpointed] + [op["seq"] for op in self.ops])
         self.lock = threading.Lock()  # appends and compaction never overlap
-        self._file = open(self.path, "ab", buffering=0)
-        _fsync_dir(folder)
+        self._file = append_private(self.path, buffering=0)
+        fsync_dir(folder)
 
     @staticmethod
     def _read_json(path: Path, default: dict) -> dict:
@@ -139,13 +128,13 @@ class Journal:
             # Everything in the old file is applied and summed up in state.json: a crash from here on loses nothing.
             self._file.close()
             write_atomically(self.path, "")
-            self._file = open(self.path, "ab", buffering=0)
+            self._file = append_private(self.path, buffering=0)
             self.ops = []
             return True
 
     def reject(self, op: dict, error: str) -> None:
         """Keep an op the database refuses for good, for a person to look at: never simply dropped."""
-        with open(self.rejected_path, "a", encoding="utf-8") as fh:
+        with append_private(self.rejected_path, encoding="utf-8") as fh:
             fh.write(json.dumps({"op": op, "error": error}, ensure_ascii=False) + "\n")
             fh.flush()
             os.fsync(fh.fileno())

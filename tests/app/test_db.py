@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import stat
 from datetime import UTC
 
 import pytest
@@ -102,3 +104,19 @@ def test_an_open_read_transaction_does_not_block_a_writer_on_sqlite(tmp_path):
             assert [c.ticket for c in service.list_cases(reader)] == [opened.ticket]
     finally:
         engine.dispose()
+
+
+def test_a_sqlite_database_and_its_wal_files_are_private_whatever_the_umask(tmp_path):
+    old = os.umask(0)
+    try:
+        url = f"sqlite:///{tmp_path / 'new' / 'siaga.db'}"
+        db.migrate(url)
+        engine = db.make_engine(url)
+        with engine.connect() as connection:  # WAL mode: -wal and -shm exist while connected
+            connection.execute(text("SELECT 1"))
+            files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "new").iterdir()}
+        engine.dispose()
+    finally:
+        os.umask(old)
+    assert files == {"siaga.db": 0o600, "siaga.db-wal": 0o600, "siaga.db-shm": 0o600}
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
 
 import pytest
 
+from app.passwords import RULE, weakness
 from app.settings import Settings, SettingsError
 
 
@@ -94,12 +96,13 @@ def test_a_secret_of_the_wrong_type_is_not_echoed(tmp_path, monkeypatch):
 
 
 def test_the_demo_secret_in_the_file_is_refused_outside_the_demo_profile(tmp_path, monkeypatch):
-    config(tmp_path, monkeypatch, 'profile = "production"\n[ari]\npassword = "siaga-demo"\n')
+    path = config(tmp_path, monkeypatch, 'profile = "production"\n[ari]\npassword = "siaga-demo"\n')
     settings = Settings.load()
-    with pytest.raises(
-        SettingsError, match=r"^ari\.password: a well-known password is refused outside the demo profile"
-    ):
+    with pytest.raises(SettingsError) as caught:
         settings.check_secrets()
+    assert str(caught.value) == (
+        f"{path}: ari.password: refused outside the demo profile: a well-known password (the rule: {RULE})"
+    )
 
 
 def test_the_demo_secret_is_accepted_in_the_demo_profile(tmp_path, monkeypatch):
@@ -107,6 +110,82 @@ def test_the_demo_secret_is_accepted_in_the_demo_profile(tmp_path, monkeypatch):
     settings = Settings.load()
     settings.check_secrets()
     assert settings.ari.password.get_secret_value() == "siaga-demo"
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("1", "shorter than 12 characters"),
+        ("Xk9-pq2", "shorter than 12 characters"),
+        ("aaaaaaaaaaaaaaaa", "fewer than 6 different characters"),
+        ("123456789012", "no letters"),
+        ("Password2024!", "a well-known password"),
+        ("admin-admin-2024", "a well-known password"),
+        ("CHANGEME_12345", "a well-known password"),
+        ("my-siaga-box-77", "contains the user name 'siaga'"),
+    ],
+)
+def test_a_weak_ari_password_is_refused_in_the_environment_naming_the_variable_and_the_rule(monkeypatch, password, why):
+    monkeypatch.setenv("SIAGA_ARI__PASSWORD", password)
+    settings = Settings.load(profile="production")
+    with pytest.raises(SettingsError) as caught:
+        settings.check_secrets()
+    assert (
+        str(caught.value)
+        == f"environment SIAGA_ARI__PASSWORD: refused outside the demo profile: {why} (the rule: {RULE})"
+    )
+
+
+def test_a_weak_shared_sip_password_is_refused_naming_its_key(tmp_path, monkeypatch):
+    path = config(tmp_path, monkeypatch, '[ari]\npassword = "Zq4-Tr8-wq1-Lp0"\n[sip]\nendpoint_password = "1234"\n')
+    with pytest.raises(SettingsError, match=rf"^{path}: sip.endpoint_password: refused .*: shorter than 12"):
+        Settings.load().check_secrets()
+
+
+@pytest.mark.parametrize("password", ["Zq4-Tr8-wq1-Lp0", "e2e-ari-4f9c2d7a1b3e5f60", secrets.token_urlsafe(18)])
+def test_strong_and_generated_passwords_pass(password):
+    settings = Settings.load(profile="production", ari={"password": password}, sip={"endpoint_password": password})
+    settings.check_secrets()
+    assert weakness(secrets.token_urlsafe(24), "siaga") is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "host", "key"),
+    [
+        ("SIAGA_SIP__BIND_HOST", "0.0.0.0", "sip.endpoint_password"),
+        ("SIAGA_SIP__BIND_HOST", "192.168.1.20", "sip.endpoint_password"),
+        ("SIAGA_ARI__HOST", "0.0.0.0", "ari.password"),
+        ("SIAGA_ARI__HOST", "::", "ari.password"),
+    ],
+)
+def test_the_demo_password_is_refused_when_what_it_guards_listens_beyond_loopback(monkeypatch, variable, host, key):
+    monkeypatch.setenv(variable, host)
+    settings = Settings.load(profile="demo")
+    with pytest.raises(SettingsError) as caught:
+        settings.check_secrets()
+    bind = variable.removeprefix("SIAGA_").lower().replace("__", ".")
+    assert str(caught.value) == (
+        f"{key}: refused while {bind} is {host!r}, not loopback: the demo profile's well-known password "
+        f"(set SIAGA_{key.upper().replace('.', '__')} to a password with {RULE}, or bind {bind} to 127.0.0.1)"
+    )
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.53", "::1", "[::1]", "localhost"])
+def test_the_demo_password_is_accepted_on_loopback(monkeypatch, host):
+    monkeypatch.setenv("SIAGA_SIP__BIND_HOST", host)
+    monkeypatch.setenv("SIAGA_ARI__HOST", host)
+    Settings.load(profile="demo").check_secrets()
+
+
+def test_the_demo_profile_on_the_lan_runs_with_passwords_of_its_own(monkeypatch):
+    monkeypatch.setenv("SIAGA_SIP__BIND_HOST", "0.0.0.0")
+    monkeypatch.setenv("SIAGA_SIP__ENDPOINT_PASSWORD", "1")
+    with pytest.raises(
+        SettingsError, match=r"^environment SIAGA_SIP__ENDPOINT_PASSWORD: refused while .*: shorter than 12"
+    ):
+        Settings.load(profile="demo").check_secrets()
+    monkeypatch.setenv("SIAGA_SIP__ENDPOINT_PASSWORD", "Zq4-Tr8-wq1-Lp0")
+    Settings.load(profile="demo").check_secrets()
 
 
 def test_a_surge_guard_that_would_never_resume_is_refused_naming_both_keys(tmp_path, monkeypatch):

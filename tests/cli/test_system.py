@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from app import paths
+from app.passwords import RULE
 
 SIAGA = Path(sys.executable).parent / "siaga"
 
@@ -42,3 +43,27 @@ def test_serve_refuses_the_demo_password_outside_the_demo_profile(tmp_path):
     result = serve(tmp_path, SIAGA_PROFILE="production", SIAGA_ARI__PASSWORD="siaga-demo")
     assert result.returncode == 2
     assert "well-known password" in result.stderr
+
+
+def test_serve_refuses_the_demo_password_on_sip_open_to_the_lan_in_one_line(tmp_path):
+    result = subprocess.run(
+        [str(SIAGA), "serve", "--profile", "demo"],
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}", "SIAGA_SIP__BIND_HOST": "0.0.0.0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("siaga: sip.endpoint_password: refused while sip.bind_host is '0.0.0.0', not loopback")
+    assert "SIAGA_SIP__ENDPOINT_PASSWORD" in line and "at least 12 characters" in line
+    assert not (tmp_path / "db.sqlite").exists()  # refused before touching anything
+
+
+def test_serve_refuses_a_weak_ari_password_naming_the_variable_and_the_rule(tmp_path):
+    result = serve(tmp_path, SIAGA_PROFILE="production", SIAGA_ARI__PASSWORD="1")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "siaga: environment SIAGA_ARI__PASSWORD: refused outside the demo profile: shorter than 12 characters "
+        f"(the rule: {RULE})"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 
@@ -70,6 +71,26 @@ def test_generated_passwords_are_kept_private_and_survive_re_rendering(directory
     again = rendered(settings, directory, tmp_path)["pjsip.conf"]
     assert first == again
     assert stat.S_IMODE(secrets.SECRETS_FILE.stat().st_mode) == 0o600
+
+
+def test_rendered_config_holding_the_passwords_is_private_whatever_the_umask(directory, tmp_path):
+    old = os.umask(0)
+    try:
+        files = rendered(Settings.load(**PRODUCTION), directory, tmp_path / "new")
+        etc = tmp_path / "new" / "instance" / "etc"
+        assert {"ari.conf", "pjsip.conf", "extensions.conf"} <= set(files)
+        assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in etc.iterdir()} == dict.fromkeys(files, 0o600)
+        assert stat.S_IMODE(etc.stat().st_mode) == stat.S_IMODE(etc.parent.stat().st_mode) == 0o700
+        # Over a folder an earlier version rendered with the usual umask: no world access left.
+        earlier = tmp_path / "earlier" / "instance" / "etc"
+        earlier.mkdir(parents=True, mode=0o755)
+        (earlier / "ari.conf").write_text("password = old")
+        os.chmod(earlier / "ari.conf", 0o644)
+        rendered(Settings.load(**PRODUCTION), directory, tmp_path / "earlier")
+        assert stat.S_IMODE((earlier / "ari.conf").stat().st_mode) == 0o600
+        assert stat.S_IMODE(earlier.stat().st_mode) == 0o750  # a group an operator gave stays
+    finally:
+        os.umask(old)
 
 
 def test_demo_profile_uses_the_demo_password(directory, tmp_path):

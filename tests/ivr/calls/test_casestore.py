@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import stat
 import threading
 import time
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from app.cases import service
 from app.clock import utcnow
 from ivr.calls import journal as journal_module
-from ivr.calls.casestore import AttemptKey, CaseStore
+from ivr.calls.casestore import AttemptKey, CaseStore, journal_folder
 from tests.app.cases import writers
 
 
@@ -329,3 +330,28 @@ def test_op_ids_are_unique_fit_the_column_and_differ_between_runs():
         check=True,
     ).stdout.strip()
     assert len(other) == 32 and other not in ids and other[:16] != ids[0][:16]
+
+
+# -- on disk -----------------------------------------------------------------------------
+async def test_every_journal_file_is_private_whatever_the_umask(sessions, tmp_path):
+    """Callers' numbers: the folders 0700, every file 0600, also those that existed before with 0644."""
+    old = os.umask(0)
+    try:
+        folder = journal_folder(tmp_path / "journal", "sqlite:///cases.db")
+        (folder / "journal.jsonl").write_text("")
+        os.chmod(folder / "journal.jsonl", 0o644)  # as an earlier version left it
+        store = CaseStore(sessions, folder, compact_bytes=1)
+        try:
+            ticket = await one_call(store, 1, [])
+            await store.update("112-000000-99999", status="ended")  # refused: rejected.jsonl
+            assert store.settle(10) and store.journal.rejected_path.exists()
+            until(lambda: (folder / "journal.jsonl").stat().st_size == 0, 10, "the journal to be compacted")
+            await store.event(ticket, "after", None)
+        finally:
+            store.close()
+    finally:
+        os.umask(old)
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == ["checkpoint", "database.txt", "journal.jsonl", "lock", "rejected.jsonl", "state.json"]
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in folder.iterdir()} == dict.fromkeys(files, "0o600")
+    assert oct(stat.S_IMODE(folder.stat().st_mode)) == oct(stat.S_IMODE(folder.parent.stat().st_mode)) == "0o700"

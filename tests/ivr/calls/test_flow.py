@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import stat
 
 import pytest
 
@@ -110,6 +111,7 @@ async def test_the_agency_hanging_up_ends_the_call_and_saves_the_recording(new_c
     assert (case.status, case.disposition) == ("ended", "completed") and case.ended_at is not None
     assert case.recording == f"{case.ticket}.wav"
     assert (call.recordings / case.recording).read_bytes() == WAV
+    assert stat.S_IMODE((call.recordings / case.recording).stat().st_mode) == 0o600  # the caller's voice
     assert call.events("recording.saved")[0].detail == {"file": case.recording, "bytes": len(WAV)}
     assert call.attempt(first).ended_at is not None and call.attempt(first).outcome == "answered"
     assert call.flow.finished
@@ -130,6 +132,21 @@ async def test_a_call_without_a_recording_still_ends_completed(new_call, port):
     case = call.case()
     assert case.disposition == "completed" and case.recording is None
     assert "recording.saved" not in call.kinds()
+
+
+async def test_a_recording_that_cannot_be_written_is_noted_and_the_call_still_ends_completed(new_call, port, caplog):
+    call, first = await connected(new_call)
+    call.recordings.parent.mkdir(parents=True, exist_ok=True)
+    call.recordings.write_text("a file where the recordings folder should be")  # as unusable as a full disk
+    await call.send(ev.CallerHungUp())
+    case = call.case()
+    assert (case.status, case.disposition, case.recording) == ("ended", "completed", None)
+    [failed] = call.events("recording.failed")
+    assert failed.detail["file"] == f"{case.ticket}.wav" and failed.detail["bytes"] == len(WAV)
+    assert failed.detail["error"]  # the reason the disk gave
+    assert "recording.saved" not in call.kinds() and call.kinds()[-1] == "ended"
+    assert f"{case.ticket} recording ({len(WAV)} bytes) not saved" in caplog.text
+    assert call.flow.finished and port.sent("to_fallback") == []
 
 
 async def test_the_caller_hanging_up_in_the_ivr_is_abandoned_and_nothing_is_dialled(new_call, port):
