@@ -9,7 +9,10 @@ PYTEST_ARGS ?=
 bootstrap:
 	@bash scripts/bootstrap.sh
 
-run: bootstrap
+# The ports first: a second `make run` stops at once, naming what holds them, before bootstrap.
+run:
+	@python3 app/portcheck.py
+	@bash scripts/bootstrap.sh
 	$(VENV)/bin/siaga run --profile demo
 
 # Lint and format check first (seconds), then pytest; pytest's own exit code decides:

@@ -21,7 +21,11 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
-RECEIVED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*? received on line \S+ from \S+ \(channel ([^)]+)\)")
+from app.clock import REGENCY_TZ
+
+RECEIVED = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) WITA .*? received on line \S+ from \S+ \(channel ([^)]+)\)"
+)
 CALLER = "PJSIP/trunk-"
 
 
@@ -30,7 +34,8 @@ def ari_time(stamp: str) -> float:
 
 
 def log_time(stamp: str) -> float:
-    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()  # the service logs local time
+    """A service log time (Badung, WITA: app/logs.py) as a Unix time."""
+    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=REGENCY_TZ).timestamp()
 
 
 def journalled_times(service_log: Path) -> dict[str, float]:

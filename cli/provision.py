@@ -9,15 +9,12 @@ import typer
 from rich.console import Console
 
 from app import paths
-from cli.options import group
+from cli.options import Profile, group, profile_option
 
 console = Console(soft_wrap=True)
 prompts_app = group()
 asterisk_app = group()
 
-ProfileOpt = typer.Option(
-    None, "--profile", help="Settings profile (demo or production); default: SIAGA_PROFILE or production."
-)
 NameOpt = typer.Option("main", "--name", help="Instance name: its own folder, log and control socket.")
 
 
@@ -87,7 +84,7 @@ def prompts_render(
     ),
     out: Path = typer.Option(paths.PROMPTS_BUILD, help="Build folder; files land in <out>/siaga/<lang>/<name>.wav."),
     install: bool = typer.Option(True, help="Also copy the prompts into Asterisk's sounds folder."),
-    profile: str | None = ProfileOpt,
+    profile: Profile | None = profile_option(),
 ) -> None:
     """Render every prompt in Indonesian and English, plus the demo responders' announcements.
 
@@ -135,7 +132,7 @@ def prompts_render(
 
 @asterisk_app.command("render")
 @_readable_errors
-def asterisk_render(profile: str | None = ProfileOpt, name: str = NameOpt) -> None:
+def asterisk_render(profile: Profile | None = profile_option(), name: str = NameOpt) -> None:
     """Write the instance's Asterisk configuration (from the settings and the directory) without starting it."""
     instance = _instance(profile, name)
     instance.render()
@@ -145,7 +142,7 @@ def asterisk_render(profile: str | None = ProfileOpt, name: str = NameOpt) -> No
 @asterisk_app.command("start")
 @_readable_errors
 def asterisk_start(
-    profile: str | None = ProfileOpt,
+    profile: Profile | None = profile_option(),
     name: str = NameOpt,
     timeout: float = typer.Option(60, help="Seconds to wait for Asterisk to be fully booted."),
 ) -> None:
@@ -168,7 +165,7 @@ def asterisk_start(
 
 @asterisk_app.command("status")
 @_readable_errors
-def asterisk_status(profile: str | None = ProfileOpt, name: str = NameOpt) -> None:
+def asterisk_status(profile: Profile | None = profile_option(), name: str = NameOpt) -> None:
     """Say whether the instance answers, with its uptime and SIP endpoints."""
     instance = _instance(profile, name)
     if not instance.answering():
@@ -182,7 +179,7 @@ def asterisk_status(profile: str | None = ProfileOpt, name: str = NameOpt) -> No
 @_readable_errors
 def asterisk_cli(
     command: str = typer.Argument(..., help="An Asterisk CLI command, e.g. 'pjsip show contacts'."),
-    profile: str | None = ProfileOpt,
+    profile: Profile | None = profile_option(),
     name: str = NameOpt,
 ) -> None:
     """Run one Asterisk CLI command on the running instance and print its output."""

@@ -15,14 +15,17 @@ from pathlib import Path
 import typer
 
 from app import logs
-from cli.system import PROFILE, _settings, _until_signal
+from app.portcheck import busy
+from cli.errors import UserError
+from cli.options import LogLevel, Profile, log_level_option, profile_option
+from cli.system import _settings, _until_signal
 
 log = logging.getLogger("siaga.run")
 
 
 def run(
-    profile: str | None = PROFILE,
-    log_level: str = typer.Option("INFO", help="DEBUG shows every ARI event."),
+    profile: Profile | None = profile_option(),
+    log_level: LogLevel = log_level_option(),
 ) -> None:
     """Start Asterisk and the call service in the foreground; Ctrl-C stops both cleanly.
 
@@ -38,6 +41,9 @@ def run(
 
     logs.setup(log_level)
     settings = _settings(profile)
+    taken = busy(_ports_of(settings))
+    if taken:
+        raise UserError(f"cannot start: {'; '.join(taken)}. Is `siaga run` (or `make run`) already running?", code=1)
     step = _Steps(5)
     try:
         step("agency directory", settings.directory)
@@ -71,6 +77,18 @@ def run(
         watchdog.wait(10)
         asterisk.stop()
         typer.echo("stopped.", err=True)
+
+
+def _ports_of(settings) -> dict[str, str]:
+    """The ports and hosts ``siaga run`` will take, as app.portcheck reads them."""
+    return {
+        "SIAGA_SIP__PORT": str(settings.sip.port),
+        "SIAGA_SIP__BIND_HOST": settings.sip.bind_host,
+        "SIAGA_ARI__PORT": str(settings.ari.port),
+        "SIAGA_ARI__HOST": settings.ari.host,
+        "SIAGA_WEB__PORT": str(settings.web.port),
+        "SIAGA_WEB__HOST": settings.web.host,
+    }
 
 
 def _start_watchdog(settings) -> subprocess.Popen:

@@ -10,10 +10,7 @@ import typer
 from app import logs
 from app.settings import Settings, SettingsError
 from cli.config import fail, load_settings
-
-PROFILE = typer.Option(
-    None, "--profile", help="demo: well-known passwords and the demo responder; production: secrets required."
-)
+from cli.options import LogLevel, Profile, log_level_option, profile_option
 
 
 def _settings(profile: str | None) -> Settings:
@@ -33,9 +30,7 @@ async def _until_signal(run) -> None:
     await run(stop)
 
 
-def serve(
-    profile: str | None = PROFILE, log_level: str = typer.Option("INFO", help="DEBUG shows every ARI event.")
-) -> None:
+def serve(profile: Profile | None = profile_option(), log_level: LogLevel = log_level_option()) -> None:
     """Run the call service alone (Asterisk runs elsewhere). Stops on Ctrl-C / SIGTERM."""
     from ivr.service import CallService
 
@@ -49,7 +44,7 @@ def serve(
     asyncio.run(_until_signal(service.run))
 
 
-def watchdog(profile: str | None = PROFILE, log_level: str = typer.Option("INFO")) -> None:
+def watchdog(profile: Profile | None = profile_option(), log_level: LogLevel = log_level_option()) -> None:
     """Watch the call service; if it is down for a moment, send waiting callers to the dialplan fallback.
 
     Runs as its own process (`siaga run` starts one), so it survives a crash of the call service.
