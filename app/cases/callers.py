@@ -1,4 +1,4 @@
-"""What a case keeps of the caller's identity, and what a ticket looks like.
+"""What a case keeps of the caller's identity, and what a ticket (and so a recording's name) looks like.
 
 Principle: the caller's number is the one value of a case that a stranger
 chooses (the SIP From header, or the telco's caller ID). Whatever arrives, the
@@ -18,6 +18,7 @@ from app.cases.models import LINES
 
 CALLER_CHARS = 64  # the cases.caller_number column; E.164 numbers have at most 15 digits
 UNKNOWN = "unknown"
+UNFILED = "unfiled"  # folder of the recordings folder: recordings handed over without a valid ticket
 
 _NOT_KEPT = re.compile(r"[^0-9A-Za-z+*#]")
 _TICKET = re.compile(rf"(?:{'|'.join(LINES)})-[0-9]{{6}}-[0-9]{{5,}}")

@@ -149,6 +149,23 @@ def update_attempt(session: Session, attempt_id: int, **fields: Any) -> None:
     session.commit()
 
 
+def mark_recording_purged(session: Session, ticket: str, file: str, detail: dict[str, Any]) -> bool:
+    """The case's recording ``file`` was removed (retention): clear it and say so, in one commit.
+
+    False, and nothing written, when the case does not (or no longer) name that file.
+    """
+    begin_write(session)
+    case = get_case(session, ticket)
+    if case is None or case.recording != file:
+        session.rollback()
+        return False
+    case.recording = None
+    session.add(case)
+    session.add(CaseEvent(case_id=case.id, at=utcnow(), kind="recording.purged", detail={"file": file, **detail}))
+    session.commit()
+    return True
+
+
 def update_case_as(session: Session, ticket: str, **fields: Any) -> Case:
     """``update_case`` without the commit (setting the same fields twice is harmless)."""
     fields = _checked(fields, _CASE_FIELDS, "a case")

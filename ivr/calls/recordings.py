@@ -15,12 +15,10 @@ import hashlib
 import logging
 from pathlib import Path
 
-from app.cases.callers import is_ticket
+from app.cases.callers import UNFILED, is_ticket
 from app.clock import utcnow
 
 log = logging.getLogger("siaga.recordings")
-
-UNFILED = "unfiled"  # folder in the recordings folder for recordings without a case
 
 
 class UnfiledRecording(ValueError):
