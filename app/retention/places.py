@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.asterisk.locate import AsteriskError
-from app.asterisk.runtime import instance_folders
+from app.asterisk.runtime import LOGS, instance_folders
 from app.settings import Settings
 
 
@@ -17,6 +17,7 @@ class Places:
     spool: Path | None = None  # Asterisk's recordings folder: calls recorded and never filed
     logs: Path | None = None  # the instance's log folder: rotated "messages" files
     journal: Path | None = None  # the dialplan's fallback journal (its rotated files)
+    console: Path | None = None  # Asterisk's console output, var/log/asterisk-<instance>.log (its copies)
 
 
 def places(settings: Settings) -> Places:
@@ -32,4 +33,5 @@ def places(settings: Settings) -> Places:
         spool=launcher.host_path(folders.recordings),
         logs=launcher.host_path(folders.log),
         journal=launcher.host_path(folders.fallback_journal),
+        console=LOGS / f"asterisk-{settings.asterisk.instance}.log",
     )

@@ -52,6 +52,8 @@ def plan(where: Places, keep: RetentionSettings, now: float) -> list[Item]:
         items += _items(UNFILED_RECORDING, where.spool.glob(f"{k.CALL_RECORDING_PREFIX}*.wav"), voices)
     if where.logs is not None:
         items += _items(ASTERISK_LOG, rotated(where.logs / "messages"), logs)
+    if where.console is not None:
+        items += _items(ASTERISK_LOG, rotated(where.console), logs)
     if where.journal is not None:
         position = load_position(position_file(where.journal_dir), where.journal)
         items += _items(FALLBACK_JOURNAL, finished(where.journal, position), logs)

@@ -44,6 +44,7 @@ def folders(tmp_path) -> Places:
         spool=tmp_path / "spool",
         logs=tmp_path / "log",
         journal=tmp_path / "j" / "fallback.log",
+        console=tmp_path / "var" / "asterisk-main.log",
     )
 
 
@@ -55,15 +56,18 @@ def test_only_what_is_past_its_period_is_listed(tmp_path):
         ASTERISK_LOG: aged(where.logs / "messages.1780000000", 31),
         REJECTED_LINES: aged(rejected_dir(where.journal_dir) / "2026-01-01.jsonl", 31),
     }
+    console = aged(where.console.with_name("asterisk-main.log.1780000000"), 31)
     spool = aged(where.spool / "siaga-call-1780000000-1.wav", 91)  # recorded, never filed
     young = [
         aged(where.recordings / "112-260401-00002.wav", 89),
         aged(where.logs / "messages.1790000000", 29),
         aged(where.logs / "messages", 40),  # the current file: rotated first, never removed
+        aged(where.console, 40),
         aged(where.spool / "other-recording.wav", 200),  # not one of our calls
     ]
     items = plan(where, KEEP, NOW)
-    assert {(i.kind, i.path) for i in items} == {(k, p) for k, p in old.items()} | {(UNFILED_RECORDING, spool)}
+    also = {(UNFILED_RECORDING, spool), (ASTERISK_LOG, console)}
+    assert {(i.kind, i.path) for i in items} == {(k, p) for k, p in old.items()} | also
     assert [i.ticket for i in items if i.kind == RECORDING] == ["112-260101-00001"]
     assert all(p.exists() for p in young)
 
@@ -132,3 +136,16 @@ def test_filed_recordings_go_after_their_case_is_marked_and_stay_when_it_cannot_
     )
     assert marked == [("112-260101-00001", "112-260101-00001.wav")] and not filed.exists()
     assert (out.marked, dict(out.removed), out.bytes) == (1, {RECORDING: 1}, 1)
+
+
+def test_asterisks_console_output_is_copied_then_emptied_and_written_on(tmp_path):
+    from app.retention.rotate import copy_truncate
+
+    console = tmp_path / "asterisk-main.log"
+    with open(console, "ab") as asterisk:  # Asterisk's stdout: append mode, never reopened
+        asterisk.write(b"line 1\n")
+        asterisk.flush()
+        [copy] = copy_truncate(console)
+        asterisk.write(b"line 2\n")
+    assert copy.read_bytes() == b"line 1\n" and console.read_bytes() == b"line 2\n"
+    assert copy.name.startswith("asterisk-main.log.") and copy_truncate(tmp_path / "none.log") == []
