@@ -27,14 +27,14 @@ def rotate(
     `siaga retention run` rotates first; `siaga logs rotate --above-mb 50` hourly keeps files small.
     """
     from app.asterisk import AsteriskError
-    from app.retention.rotate import NotRotated, rotate_logs
+    from app.retention.rotate import NotRotated, SmallEnough, rotate_logs
 
     settings = load_settings()
     try:
         made = rotate_logs(instance_of(settings), settings.journal_dir, above_bytes=int(above_mb * 1_000_000))
     except NotRotated as exc:
         typer.echo(f"not rotated: {exc}")
-        raise typer.Exit(0 if above_mb and "reached" in str(exc) else 1) from None
+        raise typer.Exit(0 if isinstance(exc, SmallEnough) else 1) from None
     except (AsteriskError, OSError) as exc:
         typer.secho(f"siaga: {exc}", fg="red", err=True)
         raise typer.Exit(2) from None

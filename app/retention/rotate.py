@@ -24,6 +24,10 @@ class NotRotated(Exception):
     """Nothing was rotated; the message says why."""
 
 
+class SmallEnough(NotRotated):
+    """Nothing was rotated because no file reached the size asked for: nothing wrong."""
+
+
 def rotate_logs(instance: AsteriskInstance, journal_dir: Path, *, above_bytes: int = 0) -> list[Path]:
     """Rotate the instance's log files; returns the rotated files it made."""
     journal = instance.fallback_journal
@@ -34,7 +38,7 @@ def rotate_logs(instance: AsteriskInstance, journal_dir: Path, *, above_bytes: i
             "not rotating again until it has"
         )
     if above_bytes and all(_size(p) < above_bytes for p in logs):
-        raise NotRotated(f"no log file has reached {above_bytes} bytes")
+        raise SmallEnough(f"no log file has reached {above_bytes} bytes")
     if not instance.answering():
         raise NotRotated(f"Asterisk instance '{instance.name}' is not running")
     before = {p for log in logs for p in rotated(log)}

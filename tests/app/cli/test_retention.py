@@ -108,3 +108,21 @@ def test_retention_periods_are_settings(site, monkeypatch):
     assert runner.invoke(cli, ["retention", "run", "--no-rotate"]).exit_code == 0
     assert not (settings.recordings_dir / f"{old}.wav").exists()
     assert audit()[0]["detail"]["recordings_days"] == 5
+
+
+def test_logs_are_not_rotated_while_the_journal_reader_is_behind_nor_without_asterisk(site):
+    from app.asterisk.journal_files import Position, position_file, save_position
+
+    settings, _ = site
+    journal = places(settings).journal
+    aged(journal, 0, b"current\n")
+    aged(journal.with_name("fallback.log.1780000000"), 1, b"rotated, not read to its end\n")
+    behind = Position(journal.with_name("fallback.log.1780000000").stat().st_ino, 0)
+    save_position(position_file(settings.journal_dir), behind)
+    refused = runner.invoke(cli, ["logs", "rotate"])
+    assert refused.exit_code == 1 and "has not yet read the fallback journal rotated last" in refused.stdout
+    save_position(position_file(settings.journal_dir), Position(journal.stat().st_ino, 8))
+    small = runner.invoke(cli, ["logs", "rotate", "--above-mb", "50"])
+    assert small.exit_code == 0 and "no log file has reached 50000000 bytes" in small.stdout
+    down = runner.invoke(cli, ["logs", "rotate"])
+    assert down.exit_code == 1 and "is not running" in down.stdout
