@@ -119,6 +119,17 @@ class DiskSettings(BaseModel):
         return self
 
 
+class RetentionSettings(BaseModel):
+    """How long caller data is kept (UU 27/2022: personal data no longer than its purpose needs).
+
+    ``siaga retention run`` removes what is older; the reasons for the defaults are in the README.
+    """
+
+    recordings_days: int = Field(90, ge=1)  # call recordings (voices): review of complaints and incidents
+    logs_days: int = Field(30, ge=1)  # rotated Asterisk logs and fallback journals, rejected journal lines
+    live_call_hours: float = Field(4.0, gt=0)  # Redis copy of an active call (renewed by each of its events)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SIAGA_", env_nested_delimiter="__", extra="ignore")
 
@@ -135,6 +146,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     ivr: IvrSettings = Field(default_factory=IvrSettings)
     disk: DiskSettings = Field(default_factory=DiskSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @property
     def demo(self) -> bool:

@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from cli import audit, cases, db, directory, errors, provision, system
+from cli import audit, cases, db, directory, errors, logs, provision, retention, system
 from cli.options import group
 
 cli = group(help="Siaga: the 112 / 14084 command-center call platform of Badung regency.")
@@ -16,6 +16,8 @@ cli.add_typer(cases.app, name="cases", help="Read the case log (one case per cal
 cli.add_typer(directory.app, name="directory", help="Check and load the agency directory, try a route.")
 cli.add_typer(db.app, name="db", help="Create or upgrade the database schema.")
 cli.add_typer(audit.app, name="audit", help="Read the audit log of supervisor and admin actions.")
+cli.add_typer(logs.app, name="logs", help="Rotate the Asterisk instance's log files.")
+cli.add_typer(retention.app, name="retention", help="Remove caller data past its retention period.")
 provision.register(cli)
 system.register(cli)
 

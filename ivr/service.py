@@ -13,8 +13,10 @@ import logging
 import uvicorn
 from sqlalchemy.exc import OperationalError
 
+from app.asterisk.journal_files import position_file
 from app.asterisk.locate import AsteriskError
 from app.asterisk.runtime import HostFiles, host_files
+from app.cases.callers import safe_caller_number
 from app.db import make_engine, migrate, session_factory
 from app.directory.loader import load_directory
 from app.live.publisher import LivePublisher
@@ -70,7 +72,8 @@ class CallService:
         self.client = AriClient.from_settings(ari, rest=rest)
         self.stream = EventStream.from_settings(ari, rest=rest)
         self.recordings_dir = settings.recordings_dir
-        self.live = LivePublisher(settings.redis.url)  # live views only: calls never wait for Redis
+        # Live views only: calls never wait for Redis. Its copy of a call's data expires (retention).
+        self.live = LivePublisher(settings.redis.url, ttl_seconds=int(settings.retention.live_call_hours * 3600))
         self.router = CallRouter(self._new_flow, on_orphan=self._orphan)
         self.waiting = Waiting()  # callers whose hand-over to the fallback route has not worked yet
         self._tasks: set[asyncio.Task] = set()
@@ -83,7 +86,7 @@ class CallService:
         self.journal = (
             FallbackJournal(
                 here.fallback_journal,
-                settings.journal_dir / "fallback.offset",
+                position_file(settings.journal_dir),
                 self.store,
                 take_recording=self._untracked_recording,
                 recordings_dir=self.recordings_dir,
@@ -178,7 +181,7 @@ class CallService:
         )
         return CallFlow(
             line=str(args[0]),
-            caller_number=(channel.get("caller") or {}).get("number") or "unknown",
+            caller_number=safe_caller_number((channel.get("caller") or {}).get("number")),  # a stranger's text
             channel_id=channel["id"],
             port=port,
             store=self.store,
@@ -231,6 +234,7 @@ class CallService:
             # Likewise the database: cases are journalled on local disk and applied when it is back.
             **self.store.status(),
             **self.disk.status(),  # free space where calls leave files: seen before a disk fills up
+            **(self.journal.status() if self.journal else {}),
         }
 
     async def _hand_over_calls(self, timeout: float = 5.0) -> None:

@@ -18,6 +18,7 @@ import time
 import httpx
 
 from app.asterisk import constants as k
+from app.cases.callers import safe_caller_number
 from ivr.ari import errors
 from ivr.ari.client import AriClient
 from ivr.ari_adapter import ids
@@ -93,7 +94,7 @@ class Watchdog:
             log.warning(
                 "caller %s (%s, line %s) sent to the fallback route: the call service is down",
                 channel["id"],
-                (channel.get("caller") or {}).get("number"),
+                safe_caller_number((channel.get("caller") or {}).get("number")),  # a stranger's text
                 line,
             )
         return moved

@@ -39,6 +39,20 @@ VAR_JOURNALED = "SIAGA_JOURNALED"  # "1" once the fallback route wrote the call'
 # Dialplan global: "1" while the call service sheds new callers to the fallback route (ivr/surge.py).
 VAR_SHED = "SIAGA_SHED"
 SHED_REASON = "OVERLOAD"  # the fallback reason of a caller shed that way
+WATCHDOG_REASON = "WATCHDOG"  # set by the watchdog on callers it moves out of a dead service's app
+# Every value SIAGA_FALLBACK_REASON can hold in a journal line: STASISSTATUS ("FAILED": no app; "SUCCESS":
+# the app let the caller go), the two above, or empty (the caller hung up before the route set it). The
+# journal reader refuses any other value: add a new reason here when code starts setting it.
+FALLBACK_REASONS = ("FAILED", "SUCCESS", SHED_REASON, WATCHDOG_REASON, "")
+
+# The dialplan fallback journal (ivr/fallback_journal.py): a logger level of its own (logger.conf
+# custom_levels), whose file holds that level alone; each message starts with the mark.
+JOURNAL_LEVEL = "SIAGA_JOURNAL"
+JOURNAL_MARK = "SIAGA-JOURNAL"
+# Caller-controlled values are cut to this many characters, then URI-encoded, before they reach a journal line.
+JOURNAL_CALLER_CHARS = 256
+# Asterisk's "logger rotate" renames a log file <name>.<epoch> (logger.conf rotatestrategy).
+LOG_ROTATE_STRATEGY = "timestamp"
 
 # Every call on a line is recorded from its arrival (MixMonitor, both directions mixed: the IVR,
 # the agency or the fallback group) into Asterisk's recordings folder, as the stored recording

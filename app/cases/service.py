@@ -13,7 +13,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.cases.models import DISPOSITIONS, LANGUAGES, OUTCOMES, STATUSES, Attempt, Case, CaseEvent
-from app.clock import as_utc, regency_date
+from app.clock import as_utc, regency_date, utcnow
+from app.db import begin_write
 
 
 class CaseNotFound(LookupError):
@@ -60,6 +61,23 @@ def _require(session: Session, ticket: str) -> Case:
     if case is None:
         raise CaseNotFound(f"no case with ticket {ticket}")
     return case
+
+
+def mark_recording_purged(session: Session, ticket: str, file: str, detail: dict[str, Any]) -> bool:
+    """The case's recording ``file`` was removed (retention): clear it and say so, in one commit.
+
+    False, and nothing written, when the case does not (or no longer) name that file.
+    """
+    begin_write(session)
+    case = get_case(session, ticket)
+    if case is None or case.recording != file:
+        session.rollback()
+        return False
+    case.recording = None
+    session.add(case)
+    session.add(CaseEvent(case_id=case.id, at=utcnow(), kind="recording.purged", detail={"file": file, **detail}))
+    session.commit()
+    return True
 
 
 def ticket_numbers(session: Session, since: datetime) -> dict[str, int]:

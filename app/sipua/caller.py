@@ -3,7 +3,8 @@
 Principle: the run is the call. It ends when the call ends (either side hangs
 up, or it is refused), when ``--duration`` after answer has passed, or when the
 ``--timeout`` safety limit strikes (exit code 3). No registration: the trunk
-knows us by source address; ``--from-user`` is the caller number in From.
+knows us by source address; ``--from-user`` is the caller number in From (URI-escaped
+as given, e.g. ``%7C`` for ``|``), ``--from-name`` its display name.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ from app.sipua.phone import Phone
 HANGUP_GRACE = 2.0
 
 
+def from_uri(user: str, name: str, host: str) -> str:
+    """``"Name" <sip:user@host>``: the display name as a SIP quoted string (``\\`` and ``"`` escaped)."""
+    uri = f"sip:{user}@{host}"
+    if not name:
+        return uri
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{uri}>'
+
+
 class Caller:
     def __init__(self, phone: Phone, args: argparse.Namespace) -> None:
         self.phone, self.args = phone, args
@@ -30,7 +40,7 @@ class Caller:
     def start(self) -> None:
         args, phone = self.args, self.phone
         self.account = pj.Account()
-        self.account.create(phone.account_config(f"sip:{args.from_user}@{phone.bind}"))
+        self.account.create(phone.account_config(from_uri(args.from_user, args.from_name, phone.bind)))
         phone.emit("ready", mode="call", bind=phone.bind, port=phone.port, from_user=args.from_user)
         if phone.ep.utilVerifySipUri(args.target) != 0:
             phone.emit("error", what="target", message=f"not a SIP URI: {args.target!r}")

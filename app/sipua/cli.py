@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     call.add_argument("--target", required=True, help="SIP URI to call, e.g. sip:112@127.0.0.1:5060")
     call.add_argument("--from-user", default="081234567890", help="caller number put in From (default %(default)s)")
+    call.add_argument("--from-name", default="", help="display name put in From (quoted; none by default)")
     _common(call)
     call.add_argument(
         "--dtmf",

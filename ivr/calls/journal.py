@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 from app.files import append_private, fsync_dir, open_private, private_dir, write_private
@@ -134,8 +135,15 @@ class Journal:
 
     def reject(self, op: dict, error: str) -> None:
         """Keep an op the database refuses for good, for a person to look at: never simply dropped."""
-        with append_private(self.rejected_path, encoding="utf-8") as fh:
-            fh.write(json.dumps({"op": op, "error": error}, ensure_ascii=False) + "\n")
+        record = {"op": op, "error": error, "rejected_at": datetime.now(UTC).isoformat()}
+        while True:  # ``siaga retention run`` replaces the file under this lock: append to the one in place
+            fh = append_private(self.rejected_path, encoding="utf-8")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            if os.fstat(fh.fileno()).st_ino == os.stat(self.rejected_path).st_ino:
+                break
+            fh.close()
+        with fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
 

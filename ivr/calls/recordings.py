@@ -5,21 +5,38 @@ dialplan ended alone) file recordings this one way. A recording is the
 caller's voice: it is written 0600 in a 0700 folder (``app.files``). One that
 cannot be written (a full disk, a folder not ours) is logged and noted on the
 case; it never fails the call, which is over by then.
+
+Only under a real ticket: a recording handed over without one (the case never
+opened) is not filed as ``.wav`` or under another case's name; it is kept in
+``unfiled/`` for a person, with a critical log line. Callers should check
+``is_ticket`` before they take a recording out of Asterisk, so that it simply
+stays there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from pathlib import Path
 
+from app.cases.callers import UNFILED, is_ticket
+from app.clock import utcnow
 from app.files import private_dir, write_private
 
-log = logging.getLogger("siaga.call")
+log = logging.getLogger("siaga.recordings")
+
+
+class UnfiledRecording(ValueError):
+    """No valid ticket to file the recording under; the data was kept in ``unfiled/``."""
 
 
 async def file_recording(store, recordings_dir: Path, ticket: str, data: bytes) -> str | None:
     """Write ``data`` as ``<ticket>.wav`` and journal it on the case; the file name, None if not written."""
+    if not is_ticket(ticket):
+        kept = await asyncio.to_thread(_write, recordings_dir / UNFILED, _unfiled_name(data), data)
+        log.critical("recording without a valid ticket (%r) not filed with any case; kept as %s", ticket, kept)
+        raise UnfiledRecording(f"no valid ticket ({ticket!r}); recording kept as {kept}")
     name = f"{ticket}.wav"
     try:
         await asyncio.to_thread(_write, recordings_dir, name, data)
@@ -38,6 +55,11 @@ async def file_recording(store, recordings_dir: Path, ticket: str, data: bytes) 
     return name
 
 
-def _write(folder: Path, name: str, data: bytes) -> None:
+def _unfiled_name(data: bytes) -> str:
+    return f"{utcnow():%Y%m%dT%H%M%S}-{hashlib.sha256(data).hexdigest()[:12]}.wav"
+
+
+def _write(folder: Path, name: str, data: bytes) -> Path:
     # Whole or not at all: a disk that fills up mid-write leaves no truncated WAV behind.
     write_private(private_dir(folder) / name, data)
+    return folder / name

@@ -195,3 +195,10 @@ def test_a_surge_guard_that_would_never_resume_is_refused_naming_both_keys(tmp_p
     assert "ivr.resume_below_ms (100) must be below ivr.shed_above_ms (100)" in message
     monkeypatch.setenv("SIAGA_IVR__SHED_ABOVE_MS", "0")  # the guard off: its resume level does not matter
     assert Settings.load().ivr.shed_above_ms == 0
+
+
+def test_retention_periods_have_defaults_and_refuse_zero(tmp_path, monkeypatch):
+    keep = Settings.load().retention
+    assert (keep.recordings_days, keep.logs_days, keep.live_call_hours) == (90, 30, 4.0)
+    path = config(tmp_path, monkeypatch, "[retention]\nrecordings_days = 0\n")
+    assert refusal().startswith(f"{path}: retention.recordings_days: Input should be greater than or equal to 1")

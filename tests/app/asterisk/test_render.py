@@ -164,7 +164,34 @@ def test_every_fallback_call_that_ends_has_a_journal_start_line_before_its_end_l
     ]
     assert handler[0] == f'exten => s,1,GotoIf($["${{{c.VAR_JOURNALED}}}" = "1"]?end)'
     assert f"|start|${{UNIQUEID}}|${{{c.VAR_LINE}}}|" in handler[1]  # one who hung up before it: written here
-    assert handler[2].startswith("same => n(end),Log(NOTICE,SIAGA-JOURNAL|${EPOCH}|end|")
+    assert handler[2].startswith(f"same => n(end),Log({c.JOURNAL_LEVEL},SIAGA-JOURNAL|${{EPOCH}}|end|")
+
+
+def test_the_journal_has_a_log_level_and_a_file_of_its_own(directory, tmp_path):
+    logger = rendered(Settings.load(**PRODUCTION), directory, tmp_path)["logger.conf"]
+    assert f"custom_levels = {c.JOURNAL_LEVEL}" in logger
+    files = dict(re.findall(r"^(\S+) => (.+)$", logger, flags=re.M))
+    [journal] = [name for name in files if name.endswith("/journal/fallback.log")]
+    assert files[journal] == c.JOURNAL_LEVEL  # that level alone: no notice a caller can fill lands there
+    assert all(c.JOURNAL_LEVEL not in levels for name, levels in files.items() if name != journal)
+    assert re.search(r"^logger_queue_limit = (\d+)$", logger, flags=re.M).group(1) == "20000"
+    assert f"rotatestrategy = {c.LOG_ROTATE_STRATEGY}" in logger
+
+
+def test_caller_text_reaches_the_journal_only_cut_and_uri_encoded_and_no_other_log_line(directory, tmp_path):
+    files = rendered(Settings.load(**PRODUCTION), directory, tmp_path)
+    dialplan = files["extensions.conf"]
+    encoded = f"${{URIENCODE(${{CALLERID(num):0:{c.JOURNAL_CALLER_CHARS}}})}}"
+    logs = [line for line in dialplan.splitlines() if re.search(r"\b(Log|Verbose)\(", line)]
+    journal = [line for line in logs if f"Log({c.JOURNAL_LEVEL}," in line]
+    assert len(journal) == len(c.LINES) + 2  # a start line per line, the handler's start and end
+    for line in journal:
+        assert "|start|" not in line or f"|{encoded}|" in line
+        assert line.replace(encoded, "").count("CALLERID") == 0
+    for line in logs:
+        assert "CALLERID" not in line.replace(encoded, "")  # nor the name, in any other line
+        assert c.JOURNAL_MARK not in line or f"Log({c.JOURNAL_LEVEL}," in line
+    assert "load = func_uri.so" in files["modules.conf"]
 
 
 def test_while_the_service_sheds_a_surge_new_callers_go_to_the_fallback_before_stasis(directory, tmp_path):
