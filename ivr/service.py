@@ -36,7 +36,7 @@ from ivr.calls.flow import CallFlow
 from ivr.calls.leftovers import Leftovers
 from ivr.engine.menus import load_menus, validate
 from ivr.fallback_journal import FallbackJournal
-from ivr.health import health_app
+from ivr.health import health_app, reported
 from ivr.pause import stopped_within
 from ivr.surge import SurgeGuard
 
@@ -183,22 +183,29 @@ class CallService:
         self.router.start_call(_stasis_start(channel), resumed=True, key=key, connected_leg=leg)
 
     def status(self) -> dict:
-        connected = self.stream.connected.is_set()
-        live = self.live.status()
+        """What /healthz says, one part per line; a part that fails is named in it (``health.reported``)."""
         return {
-            "status": "ok" if connected else "degraded",
+            **reported("calls", self._calls_status),
+            # A surge: new callers go straight to the fallback route (not degraded: every caller reaches a human).
+            **reported("surge", self.surge.status),
+            # Redis only feeds the live views: its outage is reported, it does not make the service degraded.
+            **reported("redis", self._live_status),
+            # Likewise the database: cases are journalled on local disk and applied when it is back.
+            **reported("database", self.store.status),
+        }
+
+    def _calls_status(self) -> dict:
+        return {
+            "status": "ok" if self.stream.connected.is_set() else "degraded",
             "ari": self.stream.state,
             "ari_requests": "websocket" if self.client.rest is not None and self.client.rest.ready else "http",
             "calls": len(self.router.workers),
             "profile": self.settings.profile,
-            # A surge: new callers go straight to the fallback route (not degraded: every caller reaches a human).
-            **self.surge.status(),
-            # Redis only feeds the live views: its outage is reported, it does not make the service degraded.
-            "redis": live["redis"],
-            "live_events_dropped": live["dropped"],
-            # Likewise the database: cases are journalled on local disk and applied when it is back.
-            **self.store.status(),
         }
+
+    def _live_status(self) -> dict:
+        live = self.live.status()
+        return {"redis": live["redis"], "live_events_dropped": live["dropped"]}
 
     async def _hand_over_calls(self, timeout: float = 5.0) -> None:
         """Before going away: callers in the IVR or ringing go to the fallback route; talks go on."""
