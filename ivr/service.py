@@ -39,6 +39,7 @@ from ivr.fallback_journal import FallbackJournal
 from ivr.health import health_app, reported
 from ivr.pause import stopped_within
 from ivr.surge import SurgeGuard
+from ivr.surge import levels as surge_levels
 
 log = logging.getLogger("siaga.service")
 
@@ -88,9 +89,7 @@ class CallService:
         self.leftovers = Leftovers(
             self.store, take_recording=self._untracked_recording, recordings_dir=self.recordings_dir
         )
-        self.surge = SurgeGuard(
-            self.client, shed_above_ms=settings.ivr.shed_above_ms, resume_below_ms=settings.ivr.resume_below_ms
-        )
+        self.surge = SurgeGuard(self.client, levels=surge_levels(settings.ivr))
 
     def _asterisk_files(self) -> HostFiles | None:
         try:

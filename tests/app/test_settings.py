@@ -116,3 +116,28 @@ def test_a_surge_guard_that_would_never_resume_is_refused_naming_both_keys(tmp_p
     assert "ivr.resume_below_ms (100) must be below ivr.shed_above_ms (100)" in message
     monkeypatch.setenv("SIAGA_IVR__SHED_ABOVE_MS", "0")  # the guard off: its resume level does not matter
     assert Settings.load().ivr.shed_above_ms == 0
+
+
+@pytest.mark.parametrize(
+    ("toml", "error"),
+    [
+        (
+            "shed_14084_above_ms = 150\n",
+            "ivr.shed_14084_above_ms (150) must be below ivr.shed_above_ms (150): 14084 callers are shed before 112",
+        ),
+        ("shed_14084_above_ms = 50\nresume_14084_below_ms = 60\n", "ivr.resume_14084_below_ms (60) must be below"),
+    ],
+)
+def test_the_14084_surge_level_must_come_before_the_112_one_with_its_own_resume_level(
+    tmp_path, monkeypatch, toml, error
+):
+    path = config(tmp_path, monkeypatch, "[ivr]\n" + toml)
+    message = refusal()
+    assert message.startswith(f"{path}: ivr: ") and error in message and "\n" not in message
+
+
+def test_zero_turns_off_the_whole_guard_or_only_its_14084_level(tmp_path, monkeypatch):
+    config(tmp_path, monkeypatch, "[ivr]\nshed_above_ms = 0\nshed_14084_above_ms = 500\n")  # off: not checked
+    assert Settings.load().ivr.shed_above_ms == 0
+    config(tmp_path, monkeypatch, "[ivr]\nshed_14084_above_ms = 0\nresume_14084_below_ms = 900\n")
+    assert Settings.load().ivr.shed_14084_above_ms == 0  # 14084 is shed with 112, at level 2

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from ivr.health import Health, health_app, reported
-from ivr.surge import SurgeGuard
+from ivr.surge import Level, SurgeGuard
 from tests.ivr.ari.test_stream import until
 
 STATES = {
@@ -176,7 +176,7 @@ async def test_hammering_healthz_while_the_surge_guard_adds_samples_never_fails(
     """
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
-    guard = SurgeGuard(object(), shed_above_ms=40, resume_below_ms=10)
+    guard = SurgeGuard(object(), levels=[Level(20, 5), Level(40, 10)])
     guard.pressure.window_seconds = 1e9  # a long window: every answer walks a deque of thousands of samples
     stop = asyncio.Event()
 
