@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app import db, paths
 from app.cases.models import Attempt, Case
@@ -123,7 +123,7 @@ async def run_calls(store: CaseStore, calls: int, step: int, outage: Outage, rec
 def check_drained(sessions, tickets: list[str]) -> None:
     """Every case once, ended with its answered attempt and its recording, in the order the calls were opened."""
     with sessions() as session:
-        cases = session.exec(select(Case).order_by(Case.id)).all()
+        cases = session.exec(select(Case).order_by(col(Case.id))).all()
         attempts = session.exec(select(Attempt)).all()
     assert [c.ticket for c in cases] == tickets, "cases missing, doubled or out of order"
     assert all(c.status == "ended" and c.disposition == "completed" and c.recording for c in cases), "incomplete"

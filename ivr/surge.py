@@ -82,7 +82,7 @@ class Pressure:
         while self.samples and self.samples[0][0] < at - self.window_seconds:
             self.samples.popleft()
         if len(self.samples) >= self.min_samples:
-            median = self.median()
+            median = statistics.median(ms for _, ms in self.samples)
             for n, lv in enumerate(self.levels):
                 if lv is not None and not self.over[n] and median >= lv.shed_above_ms:
                     self.over[n] = True

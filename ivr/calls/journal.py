@@ -164,7 +164,8 @@ class Journal:
             self.checkpoint(applied)
             write_atomically(self.folder / "state.json", json.dumps({**state, "seq": self.last_seq}))
             # Everything in the old file is applied and summed up in state.json: a crash from here on loses nothing.
-            self._file.close()
+            if self._file is not None:
+                self._file.close()
             write_atomically(self.path, "")
             self._file = open(self.path, "ab", buffering=0)
             return True
