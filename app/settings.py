@@ -84,9 +84,13 @@ class RedisSettings(BaseModel):
 class IvrSettings(BaseModel):
     input_timeout_seconds: float = 5.0
     max_invalid: int = 3
-    # Surge guard (ivr/surge.py): while the median ARI round trip of the last 2 s is at or above
-    # shed_above_ms, new callers go straight to the dialplan fallback route; again below
-    # resume_below_ms, they get the IVR. 0 turns the guard off. Normal round trips: 1-5 ms.
+    # Surge guard (ivr/surge.py), two levels, complaints first. While the median ARI round trip of the
+    # last 2 s is at or above shed_14084_above_ms, new 14084 callers go straight to the dialplan fallback
+    # route; at or above shed_above_ms, new callers of both lines do. Each level ends below its resume
+    # level. shed_above_ms = 0 turns the guard off; shed_14084_above_ms = 0 sheds 14084 only with 112.
+    # Round trips: ~1 ms idle, up to ~40 ms under the sustained rate (docs/PERFORMANCE.md, round 5).
+    shed_14084_above_ms: float = Field(80.0, ge=0)
+    resume_14084_below_ms: float = Field(30.0, ge=0)
     shed_above_ms: float = Field(150.0, ge=0)
     resume_below_ms: float = Field(40.0, ge=0)
     # A caller whose hand-over to the fallback route has failed this long makes the service report
@@ -94,12 +98,13 @@ class IvrSettings(BaseModel):
     handover_unhealthy_seconds: float = Field(3.0, gt=0)
 
     @model_validator(mode="after")
-    def _resume_below_shed(self) -> IvrSettings:
-        if self.shed_above_ms and self.resume_below_ms >= self.shed_above_ms:
-            raise ValueError(
-                f"ivr.resume_below_ms ({self.resume_below_ms:g}) must be below "
-                f"ivr.shed_above_ms ({self.shed_above_ms:g})"
-            )
+    def _surge_levels(self) -> IvrSettings:
+        if not self.shed_above_ms:  # the guard is off: the other levels do not matter
+            return self
+        _below(self, "resume_below_ms", "shed_above_ms", "")
+        if self.shed_14084_above_ms:
+            _below(self, "shed_14084_above_ms", "shed_above_ms", ": 14084 callers are shed before 112 callers")
+            _below(self, "resume_14084_below_ms", "shed_14084_above_ms", "")
         return self
 
 
@@ -128,6 +133,11 @@ class RetentionSettings(BaseModel):
     recordings_days: int = Field(90, ge=1)  # call recordings (voices): review of complaints and incidents
     logs_days: int = Field(30, ge=1)  # rotated Asterisk logs and fallback journals, rejected journal lines
     live_call_hours: float = Field(4.0, gt=0)  # Redis copy of an active call (renewed by each of its events)
+
+
+def _below(ivr: IvrSettings, low: str, high: str, why: str) -> None:
+    if getattr(ivr, low) >= getattr(ivr, high):
+        raise ValueError(f"ivr.{low} ({getattr(ivr, low):g}) must be below ivr.{high} ({getattr(ivr, high):g}){why}")
 
 
 class Settings(BaseSettings):

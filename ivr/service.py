@@ -41,9 +41,10 @@ from ivr.calls.states import WAITING_FOR_A_HUMAN
 from ivr.disk import DiskWatch
 from ivr.engine.menus import load_menus, validate
 from ivr.fallback_journal import FallbackJournal
-from ivr.health import health_app
+from ivr.health import health_app, reported
 from ivr.pause import stopped_within
 from ivr.surge import SurgeGuard
+from ivr.surge import levels as surge_levels
 
 log = logging.getLogger("siaga.service")
 
@@ -97,9 +98,7 @@ class CallService:
         self.leftovers = Leftovers(
             self.store, take_recording=self._untracked_recording, recordings_dir=self.recordings_dir
         )
-        self.surge = SurgeGuard(
-            self.client, shed_above_ms=settings.ivr.shed_above_ms, resume_below_ms=settings.ivr.resume_below_ms
-        )
+        self.surge = SurgeGuard(self.client, levels=surge_levels(settings.ivr))
         self.disk = DiskWatch.from_settings(settings, here)
 
     def _asterisk_files(self) -> HostFiles | None:
@@ -214,28 +213,35 @@ class CallService:
         self.router.start_call(_stasis_start(channel), resumed=True, key=key, connected_leg=leg)
 
     def status(self) -> dict:
-        connected = self.stream.connected.is_set()
-        live = self.live.status()
+        """What /healthz says, one part per line; a part that fails is named in it (``health.reported``)."""
+        return {
+            **reported("calls", self._calls_status),
+            # A surge: new callers go straight to the fallback route (not degraded: every caller reaches a human).
+            **reported("surge", self.surge.status),
+            # Redis only feeds the live views: its outage is reported, it does not make the service degraded.
+            **reported("redis", self._live_status),
+            # Likewise the database: cases are journalled on local disk and applied when it is back.
+            **reported("database", self.store.status),
+            **reported("disk", self.disk.status),  # free space where calls leave files: seen before a disk fills up
+            **(reported("fallback_journal", self.journal.status) if self.journal else {}),
+        }
+
+    def _calls_status(self) -> dict:
         # A caller the service has failed to hand over for this long is better off with the watchdog,
         # which takes over every caller of a service that is not healthy (over its own ARI connection).
         stuck = self.waiting.oldest_seconds() >= self.settings.ivr.handover_unhealthy_seconds
         return {
-            "status": "ok" if connected and not stuck else "degraded",
+            "status": "ok" if self.stream.connected.is_set() and not stuck else "degraded",
             "ari": self.stream.state,
             "ari_requests": "websocket" if self.client.rest is not None and self.client.rest.ready else "http",
             "calls": len(self.router.workers),
             "profile": self.settings.profile,
             **self.waiting.status(),
-            # A surge: new callers go straight to the fallback route (not degraded: every caller reaches a human).
-            **self.surge.status(),
-            # Redis only feeds the live views: its outage is reported, it does not make the service degraded.
-            "redis": live["redis"],
-            "live_events_dropped": live["dropped"],
-            # Likewise the database: cases are journalled on local disk and applied when it is back.
-            **self.store.status(),
-            **self.disk.status(),  # free space where calls leave files: seen before a disk fills up
-            **(self.journal.status() if self.journal else {}),
         }
+
+    def _live_status(self) -> dict:
+        live = self.live.status()
+        return {"redis": live["redis"], "live_events_dropped": live["dropped"]}
 
     async def _hand_over_calls(self, timeout: float = 5.0) -> None:
         """Before going away: callers in the IVR, ringing or being handed over go to the fallback route; talks go on."""

@@ -36,8 +36,11 @@ VAR_LINE = "SIAGA_LINE"  # "112" or "14084"
 VAR_FALLBACK_REASON = "SIAGA_FALLBACK_REASON"  # STASISSTATUS when the dialplan fallback ran
 VAR_FALLBACK_ROUND = "SIAGA_FALLBACK_ROUND"  # how many times the fallback loop went round
 VAR_JOURNALED = "SIAGA_JOURNALED"  # "1" once the fallback route wrote the call's journal start line (not inherited)
-# Dialplan global: "1" while the call service sheds new callers to the fallback route (ivr/surge.py).
+# Dialplan global: the surge level the call service sheds at (ivr/surge.py). A new caller whose line's
+# level is at or below it goes straight to the fallback route: 0 nobody, 1 the complaints line, 2 both.
+# Complaints go first, so emergency callers keep the IVR longest.
 VAR_SHED = "SIAGA_SHED"
+SHED_LEVELS = {LINE_14084: 1, LINE_112: 2}
 SHED_REASON = "OVERLOAD"  # the fallback reason of a caller shed that way
 WATCHDOG_REASON = "WATCHDOG"  # set by the watchdog on callers it moves out of a dead service's app
 # Every value SIAGA_FALLBACK_REASON can hold in a journal line: STASISSTATUS ("FAILED": no app; "SUCCESS":

@@ -14,7 +14,10 @@ with the case. Two ways to reach that folder, same result:
 
 A recording not found in the local folder, or one we may not read or remove
 (another user's files: one warning), is asked of ARI, so a wrong guess about
-where Asterisk runs costs speed, never a recording.
+where Asterisk runs costs speed, never a recording. On disk, each look reads
+the WAV header and the file's size in a worker thread, and the whole file only
+once the header says Asterisk has closed it: the event loop never waits for
+the disk, and a recording still being written is not read over and over.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import asyncio
 import logging
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from app.asterisk import constants as k
 from ivr.ari import errors
@@ -39,8 +42,15 @@ class Gone(Exception):
     """No such recording (never made, or taken already)."""
 
 
+class Look(NamedTuple):
+    """A recording as it is now: its bytes once Asterisk has closed it (else None), and its size."""
+
+    data: bytes | None
+    size: int
+
+
 class Spool(Protocol):
-    async def fetch(self, name: str) -> bytes: ...  # the file as it is now; raises Gone
+    async def look(self, name: str) -> Look: ...  # raises Gone
     async def delete(self, name: str) -> None: ...  # quietly, if already gone
 
 
@@ -49,10 +59,15 @@ class AriSpool:
         self.client = client
 
     async def fetch(self, name: str) -> bytes:
+        """The file as it is now; raises Gone."""
         try:
             return await self.client.stored_recording_file(name)
         except errors.AriNotFound as exc:
             raise Gone(name) from exc
+
+    async def look(self, name: str) -> Look:
+        data = await self.fetch(name)  # ARI serves the whole file or nothing
+        return Look(data if wav_closed(data) else None, len(data))
 
     async def delete(self, name: str) -> None:
         try:
@@ -71,18 +86,18 @@ class LocalSpool:
     def _path(self, name: str) -> Path:
         return self.folder / f"{name}.wav"
 
-    async def fetch(self, name: str) -> bytes:
+    async def look(self, name: str) -> Look:
         try:
-            return self._path(name).read_bytes()  # from the page cache: cheap
+            return await asyncio.to_thread(_look_on_disk, self._path(name))
         except FileNotFoundError:  # not here (an Asterisk elsewhere after all?): ask ARI
-            return await self.fallback.fetch(name)
+            return await self.fallback.look(name)
         except OSError as exc:  # e.g. Asterisk's files are not ours to read
             self._warn(exc)
-            return await self.fallback.fetch(name)
+            return await self.fallback.look(name)
 
     async def delete(self, name: str) -> None:
         try:
-            os.unlink(self._path(name))
+            await asyncio.to_thread(os.unlink, self._path(name))
         except OSError as exc:
             if not isinstance(exc, FileNotFoundError):
                 self._warn(exc)
@@ -108,17 +123,17 @@ async def take_call_recording(source: Spool, channel_id: str, wait: float = RECO
     """The finished recording of the call whose caller channel was ``channel_id``, moved out of Asterisk."""
     name = k.call_recording(channel_id)
     await asyncio.sleep(RECORDING_POLL)  # MixMonitor closes the file just after the channel goes
-    data = b""
+    size = 0
     for _ in range(max(1, int(wait / RECORDING_POLL))):
         try:
-            data = await source.fetch(name)
+            data, size = await source.look(name)
         except Gone:  # MixMonitor made it at the call's arrival: none, or taken already
             return None
-        if wav_closed(data):
+        if data is not None:
             await source.delete(name)
             return data
         await asyncio.sleep(RECORDING_POLL)
-    if len(data) == WAV_HEADER:  # a header and no audio: the call never carried any (e.g. hung up while ringing)
+    if size == WAV_HEADER:  # a header and no audio: the call never carried any (e.g. hung up while ringing)
         await source.delete(name)
         return None
     log.warning("recording %s not complete after %.0f s; left in Asterisk's recordings", name, wait)
@@ -127,6 +142,21 @@ async def take_call_recording(source: Spool, channel_id: str, wait: float = RECO
 
 def wav_closed(data: bytes) -> bool:
     """A WAV Asterisk has finished: its header states the length (written when the file is closed)."""
-    if len(data) < WAV_HEADER or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+    return _header_closed(data[:WAV_HEADER], len(data))
+
+
+def _header_closed(header: bytes, size: int) -> bool:
+    if len(header) < WAV_HEADER or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
         return False
-    return int.from_bytes(data[40:44], "little") == len(data) - WAV_HEADER and len(data) > WAV_HEADER
+    return int.from_bytes(header[40:44], "little") == size - WAV_HEADER and size > WAV_HEADER
+
+
+def _look_on_disk(path: Path) -> Look:
+    """In a worker thread: the header and the size first, the audio only once the header says it is all there."""
+    with open(path, "rb") as fh:
+        header = fh.read(WAV_HEADER)
+        size = os.fstat(fh.fileno()).st_size
+        if not _header_closed(header, size):
+            return Look(None, size)
+        data = header + fh.read()
+    return Look(data if wav_closed(data) else None, len(data))  # it may have grown between the stat and the read

@@ -12,6 +12,11 @@ a transaction costs far more than an op in it. Applying is idempotent
 checkpointed, are harmless when applied again. Only an op the database
 refuses for its content, again and again, is moved aside to
 ``rejected.jsonl`` (with a critical log).
+
+The line lives on disk: memory holds a window of at most ``WINDOW`` ops (the
+head of the line), and once more are waiting the rest is only remembered as
+the byte offset in ``journal.jsonl`` where it starts, read back a slice at a
+time as the head drains. A day-long outage grows the file, not the service.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ CHECKPOINT_EVERY = 200
 # Between batches, checkpoint no oftener: each is two fsyncs, and a stale one only means harmless replays.
 CHECKPOINT_SECONDS = 1.0
 BATCH = 100  # ops per transaction while a backlog drains
+# Ops held in memory; past that the line waits in the journal file (a slice is read back when half is left).
+WINDOW = 1000
 # A short line waits this long for more ops: a transaction costs as much CPU as 20-30 ops in it, so
 # at 5 calls/s this cuts the applier's CPU per op by ~2.5x, for ops reaching the database ~0.1 s later.
 GATHER_SECONDS = 0.1
@@ -63,7 +70,12 @@ class Applier:
         after_idle: Callable[[int], None],
     ) -> None:
         self.journal, self.sessions, self.decode, self.after_idle = journal, sessions, decode, after_idle
-        self.queue: deque[dict] = deque(journal.pending())
+        self.queue: deque[dict] = deque()  # the head of the line: at most about WINDOW ops
+        self.pending = journal.pending  # ops in line, in memory or not
+        # Where in the journal file the ops after the window start (None: every op in line is in the window),
+        # and where the last op handed over ends (nothing beyond it is read: its writer may not be done).
+        self._on_disk_from: int | None = journal.pending_from if journal.pending else None
+        self._end = journal.size()
         self.applied = journal.checkpointed
         self.degraded = False
         self.rejected = 0
@@ -75,13 +87,21 @@ class Applier:
         self._careful_until = 0  # ops up to this seq go one per transaction (a batch was refused)
         self._checkpointed_at = 0.0
         self._thread = threading.Thread(target=self._run, name="case-applier", daemon=True)
+        self._refill()
 
     def start(self) -> None:
         self._thread.start()
 
-    def push(self, ops: list[dict]) -> None:
+    def push(self, ops: list[dict], start: int, end: int) -> None:
+        """``ops``, just journalled at bytes ``start`` to ``end``, join the line (in memory if there is room)."""
         with self._cv:
-            self.queue.extend(ops)
+            self.pending += len(ops)
+            self._end = end
+            if self._on_disk_from is None:
+                if len(self.queue) < WINDOW:
+                    self.queue.extend(ops)
+                else:
+                    self._on_disk_from = start
             self._cv.notify_all()
 
     def oldest_pending(self) -> str | None:
@@ -90,7 +110,7 @@ class Applier:
 
     def backlog(self) -> int:
         with self._cv:
-            return len(self.queue)
+            return self.pending
 
     def wait_applied(self, seq: int, timeout: float) -> bool:
         with self._cv:
@@ -107,6 +127,7 @@ class Applier:
     def _next(self) -> list[dict] | None:
         """The next ops in line, PROBE after a quiet while, None to stop."""
         while True:
+            self._refill()
             with self._cv:
                 if self.queue:
                     self._gather()
@@ -134,6 +155,22 @@ class Applier:
                 break
             batch.append(op)
         return batch
+
+    def _refill(self) -> None:
+        """Read the next slice of the line from the journal once the window is half empty."""
+        with self._cv:
+            if self._on_disk_from is None or len(self.queue) > WINDOW // 2:
+                return
+            start, end, room = self._on_disk_from, self._end, WINDOW - len(self.queue)
+        try:  # outside the lock: the journal writer never waits for this
+            ops, reached = self.journal.read(start, end, room)
+        except OSError as exc:
+            log.critical("case journal not readable, backlog waits: %s", exc)
+            self._pause(BACKOFF_MAX)
+            return
+        with self._cv:
+            self.queue.extend(ops)
+            self._on_disk_from = None if reached >= self._end else reached
 
     def _late(self) -> bool:
         return self._stopping and time.monotonic() >= self._deadline
@@ -214,6 +251,7 @@ class Applier:
         with self._cv:
             for _ in ops:
                 self.queue.popleft()
+            self.pending -= len(ops)
             self.applied = ops[-1]["seq"]
             self._cv.notify_all()
         if self.applied - self.journal.checkpointed >= CHECKPOINT_EVERY:  # a long backlog: checkpoint on the way

@@ -70,12 +70,11 @@ class CaseStore:
         self.journal = Journal(journal_dir)
         self.book = TicketBook()
         self.book.restore(self.journal.state)
-        for op in self.journal.ops:
-            self.book.note(op)
+        self.journal.recover(self.book.note)  # one line at a time: a long outage's journal is not loaded whole
         self._raise_tickets_to_database()
         self.applier = Applier(self.journal, session_factory, _decode, self._after_idle)
-        if self.applier.queue:
-            log.warning("replaying %d case writes journalled by the previous run", len(self.applier.queue))
+        if self.journal.pending:
+            log.warning("replaying %d case writes journalled by the previous run", self.journal.pending)
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write_loop, name="case-journal", daemon=True)
         self._closed = False
@@ -180,14 +179,14 @@ class CaseStore:
                 batch.append(item)
             ops, error = [op for some, _, _ in batch for op in some], None
             try:
-                self.journal.append(ops)
+                start, end = self.journal.append(ops)
             except Exception as exc:  # a full or failing disk: the callers hear it, and fall back
                 log.critical("case journal not written: %s", exc)
                 error = exc
             if error is None:
                 for op in ops:
                     self.book.note(op)
-                self.applier.push(ops)
+                self.applier.push(ops, start, end)
             for _, loop, done in batch:
                 _resolve(loop, done, error)
             if stop:

@@ -8,6 +8,10 @@ once it has all of it, the journal is emptied, and ``state.json`` keeps what
 the lines said that is still needed (ticket counters, recent channels).
 Files are replaced atomically (write, fsync, rename, fsync the folder). The
 lines hold callers' numbers: every file is created 0600 in a 0700 folder.
+
+The file is never held in memory: at start it is read once, a line at a
+time (``recover``), and a backlog is read back in slices by byte offset
+(``read``), so a long database outage costs disk, not memory.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from app.files import append_private, fsync_dir, open_private, private_dir, write_private
 
@@ -46,11 +52,11 @@ class Journal:
         self.path, self.rejected_path = folder / "journal.jsonl", folder / "rejected.jsonl"
         self.state = self._read_json(folder / "state.json", {"seq": 0})
         self.checkpointed = int(self._read_json(folder / "checkpoint", {"seq": 0})["seq"])
-        self.ops = self._read_ops()  # every op still in the file, applied or not
-        self.last_seq = max([self.state["seq"], self.checkpointed] + [op["seq"] for op in self.ops])
+        self.last_seq = max(self.state["seq"], self.checkpointed)
+        # What ``recover`` found: the ops not yet known to be in the database, and where the first one starts.
+        self.pending, self.pending_from = 0, 0
         self.lock = threading.Lock()  # appends and compaction never overlap
-        self._file = append_private(self.path, buffering=0)
-        fsync_dir(folder)
+        self._file: BinaryIO | None = None  # open for appending once recovered
 
     @staticmethod
     def _read_json(path: Path, default: dict) -> dict:
@@ -59,44 +65,64 @@ class Journal:
         except FileNotFoundError:
             return default
 
-    def _read_ops(self) -> list[dict]:
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return []
-        ops, good = [], 0
-        lines = data.splitlines(keepends=True)
-        for n, raw in enumerate(lines):
-            last = n == len(lines) - 1
-            try:
-                if last and not raw.endswith(b"\n"):
-                    raise ValueError("no end of line")
-                ops.append(json.loads(raw))
-            except ValueError:
-                if last:  # cut short by a crash mid-write: its writer was never told it was durable
-                    log.warning("case journal: dropping a torn last line (%d bytes) of %s", len(raw), self.path)
-                    with open(self.path, "r+b") as fh:
-                        fh.truncate(good)
-                        os.fsync(fh.fileno())
-                    break
-                log.error("case journal: unreadable line %d of %s kept in rejected.jsonl", n + 1, self.path)
+    def recover(self, note: Callable[[dict], None]) -> None:
+        """Read the file once, a line at a time, showing every op to ``note``; then open it for appending.
+
+        Counts the ops not yet checkpointed and notes where the first starts (``pending``, ``pending_from``).
+        A torn last line (a crash mid-write: its writer was never told it was durable) is cut off; an
+        unreadable line before it is copied to rejected.jsonl and skipped (``read`` skips it too).
+        """
+        good = 0  # bytes of whole lines so far
+        for number, raw, last in _lines(self.path):
+            op = _parse(raw)
+            if op is None and last:
+                log.warning("case journal: dropping a torn last line (%d bytes) of %s", len(raw), self.path)
+                with open(self.path, "r+b") as fh:
+                    fh.truncate(good)
+                    os.fsync(fh.fileno())
+                break
+            if op is None:
+                log.error("case journal: unreadable line %d of %s kept in rejected.jsonl", number, self.path)
                 self.reject({"raw": raw.decode(errors="replace")}, "unreadable journal line")
+            else:
+                note(op)
+                self.last_seq = max(self.last_seq, op["seq"])
+                if op["seq"] > self.checkpointed:
+                    if not self.pending:
+                        self.pending_from = good
+                    self.pending += 1
             good += len(raw)
-        return ops
+        self._file = append_private(self.path, buffering=0)
+        fsync_dir(self.folder)
 
-    def pending(self) -> list[dict]:
-        """Ops written by an earlier run and not yet known to be in the database, in order."""
-        return [op for op in self.ops if op["seq"] > self.checkpointed]
+    def read(self, start: int, end: int, most: int) -> tuple[list[dict], int]:
+        """Up to ``most`` ops from byte ``start`` up to ``end``; returns them and where the next one starts."""
+        ops: list[dict] = []
+        with open(self.path, "rb") as fh:
+            fh.seek(start)
+            while start < end and len(ops) < most:
+                raw = fh.readline()
+                if not raw:
+                    raise OSError(f"case journal {self.path} ends at byte {start}, before {end}")
+                start += len(raw)
+                if (op := _parse(raw)) is not None:  # an unreadable line was kept aside by ``recover``
+                    ops.append(op)
+        return ops, start
 
-    def append(self, ops: list[dict]) -> None:
-        """Number ``ops``, write them and fsync once (group commit); raises if the disk refuses."""
+    def append(self, ops: list[dict]) -> tuple[int, int]:
+        """Number ``ops``, write them and fsync once (group commit); returns their first and last byte + 1.
+
+        Raises if the disk refuses.
+        """
+        assert self._file is not None, "recover() first"
         with self.lock:
             for n, op in enumerate(ops, start=1):
                 op["seq"] = self.last_seq + n
             data = "".join(json.dumps(op, separators=(",", ":"), ensure_ascii=False) + "\n" for op in ops)
+            encoded = data.encode("utf-8")
             start = self._file.tell()
             try:
-                view = memoryview(data.encode("utf-8"))
+                view = memoryview(encoded)
                 while view:
                     view = view[self._file.write(view) :]
                 os.fsync(self._file.fileno())
@@ -105,6 +131,7 @@ class Journal:
                 os.ftruncate(self._file.fileno(), start)
                 raise
             self.last_seq += len(ops)
+            return start, start + len(encoded)
 
     def checkpoint(self, seq: int) -> None:
         if seq > self.checkpointed:
@@ -112,7 +139,7 @@ class Journal:
             self.checkpointed = seq
 
     def size(self) -> int:
-        return self._file.tell()
+        return self._file.tell() if self._file is not None else 0
 
     def save_state(self, state: dict) -> None:
         """Replace state.json (e.g. counters raised to the database's) without touching the journal."""
@@ -127,10 +154,10 @@ class Journal:
             self.checkpoint(applied)
             write_atomically(self.folder / "state.json", json.dumps({**state, "seq": self.last_seq}))
             # Everything in the old file is applied and summed up in state.json: a crash from here on loses nothing.
-            self._file.close()
+            if self._file is not None:
+                self._file.close()
             write_atomically(self.path, "")
             self._file = append_private(self.path, buffering=0)
-            self.ops = []
             return True
 
     def reject(self, op: dict, error: str) -> None:
@@ -158,5 +185,30 @@ class Journal:
 
     def close(self) -> None:
         with self.lock:
-            self._file.close()
+            if self._file is not None:
+                self._file.close()
         os.close(self._lock_fd)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
+    """The file's lines, numbered from 1, each with whether it is the last; none if there is no file."""
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with fh:
+        raw, number = fh.readline(), 1
+        while raw:
+            following = fh.readline()
+            yield number, raw, not following
+            raw, number = following, number + 1
+
+
+def _parse(raw: bytes) -> dict | None:
+    """One journal line's op; None for a line cut short or not JSON."""
+    if not raw.endswith(b"\n"):
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None

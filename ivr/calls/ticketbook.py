@@ -8,13 +8,17 @@ by caller channel, so a caller adopted after a restart finds its case while
 the database is down; a call that has ended is kept a short while only (a
 late fallback-journal line may still look it up), so the index holds the
 calls in progress plus the last minutes', not two days of traffic (a soak at
-22 calls/s grew the service by ~1 kB a call before). Thread-safe: calls
-allocate, the journal writer notes.
+22 calls/s grew the service by ~1 kB a call before). Ended calls are
+forgotten as later ones end, not only when the journal is compacted: during a
+database outage it never is. Thread-safe: calls allocate, the journal writer
+notes.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from app.cases.service import make_ticket
@@ -30,11 +34,13 @@ def day_key(line: str, received_at: datetime) -> str:
 
 
 class TicketBook:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self.clock = clock
         self._lock = threading.Lock()
         self.counters: dict[str, int] = {}  # "<line>-<YYMMDD>" -> highest ticket number handed out
         self.tickets: dict[str, dict] = {}  # recent ticket -> {"channel", "at", "attempts"}
         self.by_channel: dict[str, str] = {}
+        self._ended: deque[tuple[str, str]] = deque()  # (ended, ticket) in the order they were noted
 
     # -- handing out ------------------------------------------------------------
     def new_ticket(self, line: str, received_at: datetime) -> str:
@@ -45,7 +51,7 @@ class TicketBook:
 
     def new_attempt(self, ticket: str) -> int:
         with self._lock:
-            entry = self._entry(ticket, utcnow().isoformat())
+            entry = self._entry(ticket, self.clock().isoformat())
             entry["attempts"] += 1
             return entry["attempts"]
 
@@ -79,7 +85,19 @@ class TicketBook:
             elif kind == "event" and args.get("kind") == "fallback.dialplan" and ticket in self.tickets:
                 self.tickets[ticket]["dialplan"] = True  # in the fallback route: the dialplan's journal tells its end
             elif kind == "update" and args.get("status") == "ended" and ticket in self.tickets:
-                self.tickets[ticket]["ended"] = args.get("ended_at") or op["at"]
+                self.tickets[ticket]["ended"] = ended = args.get("ended_at") or op["at"]
+                self._ended.append((ended, ticket))
+                self._forget_ended((self.clock() - KEEP_ENDED).isoformat())
+
+    def _forget_ended(self, before: str) -> None:
+        """Drop the calls that ended before ``before`` (ISO time); about in the order they ended, so it is cheap."""
+        while self._ended and self._ended[0][0] < before:
+            _, ticket = self._ended.popleft()
+            entry = self.tickets.get(ticket)
+            if entry is not None and entry.get("ended", before) < before:
+                del self.tickets[ticket]
+                if entry["channel"] and self.by_channel.get(entry["channel"]) == ticket:
+                    del self.by_channel[entry["channel"]]
 
     def channel(self, channel_id: str) -> str | None:
         with self._lock:
@@ -99,7 +117,7 @@ class TicketBook:
     # -- summary kept in state.json ------------------------------------------------
     def snapshot(self, now: datetime | None = None) -> dict:
         """What state.json keeps; forgets (here too) tickets and counters too old to matter."""
-        now = as_utc(now or utcnow())
+        now = as_utc(now or self.clock())
         oldest_day, since = f"{regency_date(now - KEEP_COUNTERS):%y%m%d}", (now - KEEP_TICKETS).isoformat()
         ended_since = (now - KEEP_ENDED).isoformat()
 
@@ -121,3 +139,5 @@ class TicketBook:
                 self.tickets[ticket] = dict(entry)
                 if entry.get("channel"):
                     self.by_channel[entry["channel"]] = ticket
+            ended = [(e["ended"], t) for t, e in state.get("tickets", {}).items() if e.get("ended")]
+            self._ended.extend(sorted(ended))

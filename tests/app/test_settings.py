@@ -202,3 +202,28 @@ def test_retention_periods_have_defaults_and_refuse_zero(tmp_path, monkeypatch):
     assert (keep.recordings_days, keep.logs_days, keep.live_call_hours) == (90, 30, 4.0)
     path = config(tmp_path, monkeypatch, "[retention]\nrecordings_days = 0\n")
     assert refusal().startswith(f"{path}: retention.recordings_days: Input should be greater than or equal to 1")
+
+
+@pytest.mark.parametrize(
+    ("toml", "error"),
+    [
+        (
+            "shed_14084_above_ms = 150\n",
+            "ivr.shed_14084_above_ms (150) must be below ivr.shed_above_ms (150): 14084 callers are shed before 112",
+        ),
+        ("shed_14084_above_ms = 50\nresume_14084_below_ms = 60\n", "ivr.resume_14084_below_ms (60) must be below"),
+    ],
+)
+def test_the_14084_surge_level_must_come_before_the_112_one_with_its_own_resume_level(
+    tmp_path, monkeypatch, toml, error
+):
+    path = config(tmp_path, monkeypatch, "[ivr]\n" + toml)
+    message = refusal()
+    assert message.startswith(f"{path}: ivr: ") and error in message and "\n" not in message
+
+
+def test_zero_turns_off_the_whole_guard_or_only_its_14084_level(tmp_path, monkeypatch):
+    config(tmp_path, monkeypatch, "[ivr]\nshed_above_ms = 0\nshed_14084_above_ms = 500\n")  # off: not checked
+    assert Settings.load().ivr.shed_above_ms == 0
+    config(tmp_path, monkeypatch, "[ivr]\nshed_14084_above_ms = 0\nresume_14084_below_ms = 900\n")
+    assert Settings.load().ivr.shed_14084_above_ms == 0  # 14084 is shed with 112, at level 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import threading
 import time
 
@@ -20,7 +21,9 @@ import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from ivr.health import health_app
+from ivr.health import Health, health_app, reported
+from ivr.surge import Level, SurgeGuard
+from tests.ivr.ari.test_stream import until
 
 STATES = {
     "ok": {"status": "ok", "ari": "connected", "calls": 0, "profile": "demo", "redis": "up"},
@@ -114,3 +117,120 @@ def raw(address, request: bytes) -> int:
 )
 def test_malformed_requests_get_a_4xx_not_a_5xx(server, request_bytes):
     assert 400 <= raw(server, request_bytes) < 500
+
+
+# -- a part that fails, and parts that change while the answer is made -------------------------
+CORE = {"status": "ok", "ari": "connected", "calls": 2, "profile": "demo"}
+
+
+def broken() -> dict:
+    raise RuntimeError("deque mutated during iteration")
+
+
+def get(app, path: str = "/healthz") -> httpx.Response:
+    async def fetch() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            return await client.get(path)
+
+    return asyncio.run(fetch())
+
+
+def test_a_part_that_fails_is_named_in_the_answer_and_the_others_still_report(caplog):
+    status = lambda: {  # noqa: E731 - as CallService.status composes its parts
+        **reported("calls", lambda: CORE),
+        **reported("surge", broken),
+        **reported("database", lambda: {"database": "degraded", "backlog": 12}),
+    }
+    for _ in range(3):
+        response = get(health_app(status))
+        assert response.status_code == 200  # the surge guard's report is not whether calls are taken
+        body = response.json()
+        assert body["surge_error"] == "RuntimeError: deque mutated during iteration"
+        assert (body["database"], body["backlog"], body["calls"]) == ("degraded", 12, 2)
+    assert caplog.text.count("the surge part could not report") == 1  # once, not at every poll
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        pytest.param(lambda: {**reported("calls", broken), "database": "ok"}, id="core-part-fails"),
+        pytest.param(broken, id="status-itself-fails"),
+        pytest.param(lambda: {**CORE, "status": "ok", "ari_round_trip_ms": float("nan")}, id="nan"),
+        pytest.param(lambda: {**CORE, "status": "ok", "since": object()}, id="not-json"),
+        pytest.param(lambda: {"status": "maybe", "calls": "many"}, id="wrong-types"),
+    ],
+)
+def test_whatever_fails_inside_the_answer_is_a_valid_health_document_never_a_500(status):
+    response = get(health_app(status))
+    body = Health.model_validate(response.json())
+    assert response.status_code == (200 if body.status == "ok" else 503)
+    if status is broken or "calls_error" in response.json():
+        assert (response.status_code, body.ari, body.calls) == (503, "unknown", None)  # not known: not "ok"
+
+
+async def test_hammering_healthz_while_the_surge_guard_adds_samples_never_fails():
+    """The guard's samples change on the event loop; the answer reads them there too, between two changes.
+
+    Answered from a worker thread (a sync handler) the same reads failed ("deque mutated during iteration")
+    within a few hundred answers here; threads switch every microsecond to make such a race show.
+    """
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    guard = SurgeGuard(object(), levels=[Level(20, 5), Level(40, 10)])
+    guard.pressure.window_seconds = 1e9  # a long window: every answer walks a deque of thousands of samples
+    stop = asyncio.Event()
+
+    async def sampling() -> int:
+        n = 0
+        while not stop.is_set():
+            for _ in range(20):
+                n += 1
+                guard.pressure.add(n, float(n % 90))
+                if len(guard.pressure.samples) > 5_000:
+                    guard.pressure.samples.popleft()
+            await asyncio.sleep(0)
+        return n
+
+    app = health_app(lambda: {**reported("calls", lambda: CORE), **reported("surge", guard.status)})
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    adding = asyncio.create_task(sampling())
+    try:
+        await until(lambda: server.started, 10, "uvicorn to start")
+        async with httpx.AsyncClient(base_url="http://%s:%d" % sock.getsockname()) as client:
+            for _ in range(10):
+                answers = await asyncio.gather(*(client.get("/healthz") for _ in range(20)))
+                assert {a.status_code for a in answers} == {200}
+                assert all("surge_error" not in a.json() and a.json()["ari_round_trip_ms"] >= 0 for a in answers)
+    finally:
+        sys.setswitchinterval(interval)
+        stop.set()
+        assert await adding > 0
+        server.should_exit = True
+        await serving
+        sock.close()
+
+
+def test_the_call_service_names_the_part_that_fails_and_keeps_the_others(tmp_path):
+    from app.settings import Settings
+    from ivr.service import CallService
+
+    settings = Settings(
+        profile="demo",
+        journal_dir=tmp_path / "journal",
+        recordings_dir=tmp_path / "recordings",
+        database={"url": f"sqlite:///{tmp_path / 'siaga.db'}"},
+        redis={"url": None},
+    )
+    service = CallService(settings)
+    try:
+        service.surge.status = broken
+        body = service.status()
+        assert body["surge_error"] == "RuntimeError: deque mutated during iteration"
+        assert (body["profile"], body["calls"], body["database"], body["redis"]) == ("demo", 0, "ok", "disabled")
+        service.store.status = broken
+        assert {"surge_error", "database_error", "ari", "redis"} <= set(service.status())
+    finally:
+        service.store.close()

@@ -206,7 +206,9 @@ def test_while_the_service_sheds_a_surge_new_callers_go_to_the_fallback_before_s
             if s.strip() and not s.strip().startswith(";")
         ]
         record = next(i for i, a in enumerate(apps) if a.startswith("MixMonitor("))
-        assert apps[record + 1] == f'GotoIf($["${{GLOBAL({c.VAR_SHED})}}" = "1"]?shed)'  # recorded either way
+        # Recorded either way; 14084 from level 1 on, 112 only at level 2 (SIAGA_SHED empty counts as 0).
+        level = {c.LINE_14084: 1, c.LINE_112: 2}[line]
+        assert apps[record + 1] == f"GotoIf($[0${{GLOBAL({c.VAR_SHED})}} >= {level}]?shed)"
         assert apps[record + 2] == f"Stasis({Settings.load(**PRODUCTION).ari.app},{line})"
         assert apps[-2:] == [f"Set(__{c.VAR_FALLBACK_REASON}={c.SHED_REASON})", f"Goto({c.CONTEXT_FALLBACK},{line},1)"]
         assert any(s.startswith(" same => n(shed),") for s in steps)

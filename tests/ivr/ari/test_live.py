@@ -148,7 +148,7 @@ async def test_a_call_enters_the_app_plays_is_bridged_recorded_and_hung_up(live,
     over_ari = await AriSpool(client).fetch(recording)
     assert wav_closed(over_ari)
     on_disk = LocalSpool(asterisk.recordings_dir, AriSpool(client))
-    assert await on_disk.fetch(recording) == over_ari
+    assert await on_disk.look(recording) == (over_ari, len(over_ari))
     await on_disk.delete(recording)
     with pytest.raises(Gone):
         await AriSpool(client).fetch(recording)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import threading
 import wave
 
 import pytest
 
 from app.asterisk.constants import call_recording
 from ivr.ari_adapter import recordings
-from ivr.ari_adapter.recordings import Gone, LocalSpool, take_call_recording, wav_closed
+from ivr.ari_adapter.recordings import AriSpool, Gone, LocalSpool, take_call_recording, wav_closed
 
 
 def _wav(frames: bytes) -> bytes:
@@ -41,10 +43,10 @@ CHANNEL = "1795814166.615"
 NAME = call_recording(CHANNEL)
 
 
-class FakeAri:
+class FakeAri(AriSpool):
     """ARI's stored recordings, for the cases where the local folder does not have the file."""
 
-    def __init__(self, files: dict[str, bytes] | None = None) -> None:
+    def __init__(self, files: dict[str, bytes] | None = None) -> None:  # no client: fetch and delete are faked
         self.files = dict(files or {})
         self.fetched: list[str] = []
         self.deleted: list[str] = []
@@ -123,3 +125,40 @@ async def test_a_local_file_that_cannot_be_read_is_fetched_over_ari_with_one_war
     assert await take_call_recording(spool, CHANNEL, wait=0.5) == audio
     assert ari.deleted == [NAME]
     assert sum("not usable here" in r.message for r in caplog.records) == 1
+
+
+async def test_the_disk_is_read_and_the_file_removed_in_worker_threads_never_on_the_event_loop(tmp_path, monkeypatch):
+    audio = _wav(b"\x01\x00" * 8000)
+    path = tmp_path / f"{NAME}.wav"
+    path.write_bytes(audio[:40] + (0).to_bytes(4, "little") + audio[44:])  # still being written, at first
+    loop_thread, threads, reads = threading.get_ident(), [], []
+    real_open, real_unlink = open, os.unlink
+
+    class Spied(io.BufferedReader):
+        def read(self, size=-1):
+            data = super().read(size)
+            reads.append(len(data))
+            return data
+
+    def spy_open(file, mode="r", *args, **kwargs):
+        threads.append(threading.get_ident())
+        return Spied(real_open(file, mode, *args, buffering=0, **kwargs)) if mode == "rb" else real_open(file, mode)
+
+    def spy_unlink(file):
+        threads.append(threading.get_ident())
+        real_unlink(file)
+
+    monkeypatch.setattr(recordings, "open", spy_open, raising=False)
+    monkeypatch.setattr(recordings.os, "unlink", spy_unlink)
+
+    async def close_later():
+        await asyncio.sleep(0.05)
+        path.write_bytes(audio)
+
+    closer = asyncio.create_task(close_later())
+    assert await take_call_recording(LocalSpool(tmp_path, FakeAri()), CHANNEL, wait=1.0) == audio
+    await closer
+    assert threads and loop_thread not in threads and not path.exists()
+    # While the header said "still being written", each look read the header only, not the audio.
+    assert reads[0] == recordings.WAV_HEADER and reads[-1] == len(audio) - recordings.WAV_HEADER
+    assert len(audio) - recordings.WAV_HEADER not in reads[:-1]
