@@ -23,14 +23,14 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from app.asterisk.journal_files import READ_AT_ONCE, Piece, Position, load_position, save_position, unread
 from app.cases.callers import is_ticket
 from app.clock import utcnow
-from ivr.calls.recordings import file_recording
+from ivr.calls.recordings import RecordingTaker, file_recording
 from ivr.fallback_lines import End, Start, Unparsable, parse
 from ivr.pause import stopped_within
 
@@ -39,7 +39,6 @@ log = logging.getLogger("siaga.journal")
 MAX_TRIES = 5  # rounds a line that cannot be applied is tried before it is kept aside (about 10 s)
 
 # The recording of a finished call by its caller's channel id (None: none, or one of our flows files it).
-RecordingTaker = Callable[[str], Awaitable[bytes | None]]
 
 
 class _Stop(Exception):
@@ -62,7 +61,6 @@ class FallbackJournal:
         self.take_recording, self.recordings_dir = take_recording, recordings_dir
         self.rejects = Rejects(rejected_dir or position_file.parent / "fallback-rejected")
         self.read_limit = read_limit
-        self.imported = 0
         self._tries: dict[tuple[int, int], int] = {}  # (inode, offset) of a line that failed to apply
         self._lock = asyncio.Lock()  # the reconnect hook and the follower must not read the same lines twice
         self._filing = asyncio.Semaphore(16)  # recordings taken at once
@@ -77,7 +75,6 @@ class FallbackJournal:
             while more:
                 count, more = await self._round()
                 total += count
-            self.imported += total
             return total
 
     async def _round(self) -> tuple[int, bool]:
@@ -172,9 +169,7 @@ class FallbackJournal:
     async def _file(self, ticket: str, channel: str) -> None:
         async with self._filing:
             try:
-                data = await self.take_recording(channel)
-                if data:
-                    await file_recording(self.store, self.recordings_dir, ticket, data)
+                await self.take_recording(channel, partial(file_recording, self.store, self.recordings_dir, ticket))
             except Exception:
                 log.exception("%s fallback call's recording not filed", ticket)
 

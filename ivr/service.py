@@ -28,7 +28,7 @@ from ivr.ari.errors import AriError
 from ivr.ari.rest_ws import RestOverStream
 from ivr.ari.stream import EventStream
 from ivr.ari_adapter.control import AriCallControl
-from ivr.ari_adapter.recordings import spool, take_call_recording
+from ivr.ari_adapter.recordings import Keep, spool, take_call_recording
 from ivr.ari_adapter.resync import Resync
 from ivr.ari_adapter.router import CallRouter
 from ivr.ari_adapter.translate import EVENT_TYPES
@@ -112,11 +112,11 @@ class CallService:
             )
             return None
 
-    async def _untracked_recording(self, channel_id: str) -> bytes | None:
+    async def _untracked_recording(self, channel_id: str, keep: Keep) -> bytes | None:
         """A fallback call's recording, unless a call flow of ours still follows that caller (it files it)."""
         if channel_id in self.router.by_channel:
             return None
-        return await take_call_recording(self.spool, channel_id, wait=1.0)
+        return await take_call_recording(self.spool, channel_id, wait=1.0, keep=keep)
 
     def _connected(self) -> None:
         """At every (re)connect, before its first event is read: note the calls known until now.

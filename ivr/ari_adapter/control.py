@@ -21,7 +21,7 @@ from app.asterisk import constants as k
 from ivr.ari import errors
 from ivr.ari.client import AriClient
 from ivr.ari_adapter import ids
-from ivr.ari_adapter.recordings import AriSpool, Spool, take_call_recording
+from ivr.ari_adapter.recordings import AriSpool, Keep, Spool, take_call_recording
 from ivr.calls.port import CallerGone
 
 log = logging.getLogger("siaga.ari")
@@ -89,9 +89,9 @@ class AriCallControl:
         await self.client.create_bridge(bridge, type="mixing")
         await self.client.add_to_bridge(bridge, [self.caller, ids.leg_channel_id(self.key, leg)])
 
-    async def save_recording(self) -> bytes | None:
+    async def save_recording(self, keep: Keep) -> bytes | None:
         await _ignore_gone(self.client.destroy_bridge(ids.bridge_id(self.key)))
-        return await take_call_recording(self.recordings, self.caller)
+        return await take_call_recording(self.recordings, self.caller, keep=keep)
 
     async def to_fallback(self, line: str) -> None:
         # Stay subscribed to the caller after it leaves Stasis, to learn when the call ends.

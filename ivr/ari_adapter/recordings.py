@@ -2,8 +2,10 @@
 
 Principle: the dialplan records every call (MixMonitor) into Asterisk's
 recordings folder; once the caller's channel has gone and MixMonitor has
-closed the file, the call service takes it (and removes it there) to file it
-with the case. Two ways to reach that folder, same result:
+closed the file, the call service takes it to file it with the case, and
+removes it there only once it is filed: a recording that cannot be written on
+our side (a full disk) stays in Asterisk's folder for a person (retention
+removes it after its period). Two ways to reach that folder, same result:
 
 - ``LocalSpool``: Asterisk runs on this host (the project's instance, as for
   the fallback journal), so the file is read and removed on disk. Fetching it
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -119,8 +122,17 @@ def spool(client: AriClient, folder: Path | None) -> Spool:
     return LocalSpool(folder, ari) if folder is not None else ari
 
 
-async def take_call_recording(source: Spool, channel_id: str, wait: float = RECORDING_WAIT) -> bytes | None:
-    """The finished recording of the call whose caller channel was ``channel_id``, moved out of Asterisk."""
+Keep = Callable[[bytes], Awaitable[object]]  # files a recording; truthy once it is safe on our side
+
+
+async def take_call_recording(
+    source: Spool, channel_id: str, wait: float = RECORDING_WAIT, keep: Keep | None = None
+) -> bytes | None:
+    """The finished recording of the call whose caller channel was ``channel_id``, taken out of Asterisk.
+
+    With ``keep``, the data is handed to it first, and removed from Asterisk only if it answers truthy
+    (a failure of ``keep`` propagates, and the file stays); without, it is removed at once.
+    """
     name = k.call_recording(channel_id)
     await asyncio.sleep(RECORDING_POLL)  # MixMonitor closes the file just after the channel goes
     size = 0
@@ -130,7 +142,10 @@ async def take_call_recording(source: Spool, channel_id: str, wait: float = RECO
         except Gone:  # MixMonitor made it at the call's arrival: none, or taken already
             return None
         if data is not None:
-            await source.delete(name)
+            if keep is None or await keep(data):
+                await source.delete(name)
+            else:
+                log.warning("recording %s not filed: left in Asterisk's recordings", name)
             return data
         await asyncio.sleep(RECORDING_POLL)
     if size == WAV_HEADER:  # a header and no audio: the call never carried any (e.g. hung up while ringing)

@@ -73,11 +73,12 @@ class Endings(FlowBase):
             self.notify(live.CallEnded(self.ticket, disposition=disposition))
 
     async def _save_recording(self) -> None:
-        data = await self._safely(self.port.save_recording())
-        if not data:
+        async def keep(data: bytes) -> str | None:
+            self.recording = await file_recording(self.store, self.recordings_dir, self.ticket, data)
+            return self.recording
+
+        if not await self._safely(self.port.save_recording(keep)):
             log.warning("%s no recording could be saved", self.ticket)
-            return
-        self.recording = await file_recording(self.store, self.recordings_dir, self.ticket, data)
 
     # -- the fallback route ----------------------------------------------------------
     async def _to_fallback(self, why: str) -> None:

@@ -24,17 +24,14 @@ import asyncio
 import io
 import logging
 import wave
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from app.clock import as_utc, utcnow
 from ivr.calls.casestore import AttemptKey
-from ivr.calls.recordings import file_recording
+from ivr.calls.recordings import RecordingTaker, file_recording
 
 log = logging.getLogger("siaga.leftovers")
-
-RecordingTaker = Callable[[str], Awaitable[bytes | None]]  # caller channel id -> finished recording
 
 
 class Leftovers:
@@ -67,11 +64,23 @@ class Leftovers:
         return closed
 
     async def _close(self, ticket: str, entry: dict) -> None:
+        ended = False
+
+        async def keep(data: bytes) -> str | None:  # the recording first tells when the call ended
+            nonlocal ended
+            await self._end(ticket, entry, data)
+            ended = True
+            return await file_recording(self.store, self.recordings_dir, ticket, data)
+
+        await self.take_recording(entry["channel"], keep)
+        if not ended:
+            await self._end(ticket, entry, None)
+
+    async def _end(self, ticket: str, entry: dict, data: bytes | None) -> None:
         answered = entry.get("answered")
         disposition = (
             "completed" if answered else "abandoned-while-forwarding" if entry.get("attempts") else "abandoned-in-ivr"
         )
-        data = await self.take_recording(entry["channel"])
         now = utcnow()
         ended_at, told_by = now, "noticed"
         length = wav_seconds(data) if data else None
@@ -88,8 +97,6 @@ class Leftovers:
             ops.insert(1, self.store.attempt_update_op(AttemptKey(ticket, answered), ended_at=ended_at))
         await self.store.write(*ops)
         log.warning("%s ended while the call service was down (%s, end from the %s)", ticket, disposition, told_by)
-        if data:
-            await file_recording(self.store, self.recordings_dir, ticket, data)
 
 
 def wav_seconds(data: bytes) -> float | None:

@@ -6,6 +6,7 @@ maps them to channel, playback and bridge ids.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 
@@ -33,8 +34,11 @@ class CallControl(Protocol):
     async def connect(self, leg: str) -> None:
         """Bridge the caller with an answered leg."""
 
-    async def save_recording(self) -> bytes | None:
-        """The call's recording (WAV, from its arrival), once the caller's channel is gone; None if there is none."""
+    async def save_recording(self, keep: Callable[[bytes], Awaitable[object]]) -> bytes | None:
+        """The call's recording (WAV, from its arrival), once the caller's channel is gone; None if there is none.
+
+        ``keep`` files it; the recording leaves Asterisk only once ``keep`` answered truthy.
+        """
 
     async def to_fallback(self, line: str) -> None:
         """Hand the caller to the dialplan fallback route (humans of last resort).

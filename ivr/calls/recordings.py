@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from app.cases.callers import UNFILED, is_ticket
@@ -25,6 +26,12 @@ from app.clock import utcnow
 from app.files import private_dir, write_private
 
 log = logging.getLogger("siaga.recordings")
+
+# Files a recording (``file_recording``): truthy once it is written on our side.
+Keep = Callable[[bytes], Awaitable[object]]
+# Takes a finished call's recording out of Asterisk: (caller channel id, keep) -> the WAV, None if there is
+# none. The WAV goes to ``keep`` first, and leaves Asterisk only if ``keep`` answered truthy.
+RecordingTaker = Callable[[str, Keep], Awaitable[bytes | None]]
 
 
 class UnfiledRecording(ValueError):

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from app.asterisk.runtime import LOGS
+from app.asterisk.constants import call_recording
+from app.asterisk.runtime import LOGS, host_files
 from tests.e2e.conftest import _parts_available
 from tests.e2e.system import System, new_caller
 from tests.support.parts import need
@@ -123,5 +124,8 @@ def test_a_full_recordings_disk_shows_in_healthz_and_calls_still_complete_with_t
     )
     assert f"{case['ticket']} recording (" in system.service_log.read_text() and "No space left" in system.log_tail(200)
     assert not (system.recordings / f"{case['ticket']}.wav").exists()  # nothing half written either
+    # The audio is not lost: it stays in Asterisk's recordings folder until our copy is written.
+    spooled = host_files(system.settings).recordings / f"{call_recording(case['channel_id'])}.wav"
+    assert spooled.stat().st_size > 44
     assert not list(system.recordings.glob(".*.tmp"))
     system.until(lambda: system.health().get("disk") == "ok", 15, '"disk": "ok" again once space is freed')

@@ -14,6 +14,7 @@ from app.asterisk.runtime import HostFiles
 from app.settings import Settings, SettingsError
 from ivr.disk import CRITICAL, LOW, MB, OK, DiskWatch, free_bytes, level, watched_folders
 from tests.support.parts import need
+from tests.support.waiting import eventually
 
 
 @pytest.mark.parametrize(
@@ -130,18 +131,11 @@ async def test_a_disk_filling_up_is_seen_within_the_check_interval(small_disk):
     task = asyncio.create_task(watch.run(stop))
     try:
         (small_disk / "a.wav").write_bytes(b"\0" * 600 * 1024)
-        await until(lambda: watch.status()["disk"] == LOW)
+        await eventually(lambda: watch.status()["disk"] == LOW)
         with pytest.raises(OSError, match="No space left"):
             (small_disk / "b.wav").write_bytes(b"\0" * 600 * 1024)
-        await until(lambda: watch.status()["disk"] == CRITICAL)
+        await eventually(lambda: watch.status()["disk"] == CRITICAL)
         assert watch.status()["disk_free_bytes"]["recordings"] < 200 * 1024
     finally:
         stop.set()
         await task
-
-
-async def until(check, seconds: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.01)

@@ -37,11 +37,12 @@ class SlowSpool:
     def __init__(self) -> None:
         self.in_flight = self.most_at_once = 0
 
-    async def take(self, channel: str) -> bytes:
+    async def take(self, channel: str, keep) -> bytes:
         self.in_flight += 1
         self.most_at_once = max(self.most_at_once, self.in_flight)
         await asyncio.sleep(0.2)
         self.in_flight -= 1
+        await keep(b"RIFF" + channel.encode())
         return b"RIFF" + channel.encode()
 
 
@@ -76,9 +77,10 @@ async def test_a_recording_that_cannot_be_taken_does_not_stop_the_others(store, 
     path = tmp_path / "fallback-journal.log"
     path.write_text(journal_lines(3, reason="FAILED"))
 
-    async def take(channel: str) -> bytes:
+    async def take(channel: str, keep) -> bytes:
         if channel.endswith(".1"):
             raise OSError("permission denied")
+        await keep(b"RIFF")
         return b"RIFF"
 
     journal = FallbackJournal(

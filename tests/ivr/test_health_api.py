@@ -23,7 +23,7 @@ from schemathesis.checks import not_a_server_error
 
 from ivr.health import Health, health_app, reported
 from ivr.surge import Level, SurgeGuard
-from tests.ivr.ari.test_stream import until
+from tests.support.waiting import eventually
 
 STATES = {
     "ok": {"status": "ok", "ari": "connected", "calls": 0, "profile": "demo", "redis": "up"},
@@ -198,7 +198,7 @@ async def test_hammering_healthz_while_the_surge_guard_adds_samples_never_fails(
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     adding = asyncio.create_task(sampling())
     try:
-        await until(lambda: server.started, 10, "uvicorn to start")
+        await eventually(lambda: server.started, 10, "uvicorn to start")
         async with httpx.AsyncClient(base_url="http://%s:%d" % sock.getsockname()) as client:
             for _ in range(10):
                 answers = await asyncio.gather(*(client.get("/healthz") for _ in range(20)))

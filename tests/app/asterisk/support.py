@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from pathlib import Path
 
-import pytest
 import yaml
 
 from app.asterisk import AsteriskNotFound, find_asterisk
@@ -54,14 +52,3 @@ def gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     return False
-
-
-def until(check, seconds: float = 10.0):
-    """Poll ``check`` until it returns something truthy, or fail after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    pytest.fail(f"condition not met within {seconds}s")

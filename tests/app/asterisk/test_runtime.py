@@ -12,7 +12,8 @@ import pytest
 
 from app.asterisk import AsteriskInstance, PortInUse
 from app.asterisk import constants as c
-from tests.app.asterisk.support import gone, need_asterisk, settings_on_free_ports, until
+from tests.app.asterisk.support import gone, need_asterisk, settings_on_free_ports
+from tests.support.waiting import until
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,9 @@ def test_a_112_call_without_the_app_goes_to_the_fallback(instance):
         channel = until(
             lambda: [
                 l for l in instance.cli("core show channels concise").splitlines() if f"!{c.CONTEXT_FALLBACK}!112!" in l
-            ]
+            ],
+            10,
+            "the caller in the fallback route",
         )
         name = channel[0].split("!")[0]
         shown = instance.cli(f"core show channel {name}")
@@ -123,7 +126,9 @@ def test_in_the_demo_nobody_registered_means_the_demo_responder_answers(instance
         until(
             lambda: (
                 f"!{c.CONTEXT_DEMO_RESPONDER}!{c.DEMO_FALLBACK_EXTEN}!" in instance.cli("core show channels concise")
-            )
+            ),
+            10,
+            "the demo responder to answer",
         )
     finally:
         instance.cli("channel request hangup all")
@@ -139,7 +144,7 @@ def test_a_leftover_asterisk_of_a_killed_run_is_stopped_and_replaced(make_instan
     first._proc = None  # and nobody will stop it: as after a SIGKILL of `siaga run`
     second = make_instance("leftover", settings).start()
     assert second.running and second._proc.pid != leftover_pid
-    until(lambda: gone(leftover_pid))
+    until(lambda: gone(leftover_pid), 10, "the leftover Asterisk to go")
 
 
 def test_an_asterisk_whose_owner_still_runs_is_left_alone(make_instance):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import time
 
@@ -14,6 +13,7 @@ from app.live import events as ev
 from app.live.publisher import ACTIVE, CHANNEL, LivePublisher, call_key
 from tests.support.parts import need
 from tests.support.redis_server import BINARY, PrivateRedis
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -45,18 +45,6 @@ async def running():
     for publisher, task in started:
         publisher.stop()
         await asyncio.wait_for(task, 5)  # an exception inside run() would surface here
-
-
-async def until(check, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return result
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out after {seconds}s waiting for {what}")
 
 
 async def tickets(client) -> set[str]:
@@ -97,7 +85,7 @@ async def test_events_reach_the_channel_and_the_call_hash_in_order(server, clien
             received.append(ev.from_json(message["data"]))
         return len(received) == len(sent)
 
-    await until(all_received, 5, "every event on the channel")
+    await eventually(all_received, 5, "every event on the channel")
     assert received == sent
     state = {k.decode(): v.decode() for k, v in (await client.hgetall(call_key("112-T1"))).items()}
     assert state["status"] == "connected" and state["unit"] == "psc-kuta" and state["ringing"] == ""
@@ -125,7 +113,7 @@ async def test_events_that_queue_up_go_in_one_round_trip_each_batch_in_order(ser
             received.append(ev.from_json(message["data"]))
         return len(received) >= len(sent)
 
-    await until(all_received, 5, "every event on the channel")
+    await eventually(all_received, 5, "every event on the channel")
     assert received == sent  # in order across the calls
     assert await tickets(client) == {f"112-B{n}" for n in range(20)}
     state = {k.decode(): v.decode() for k, v in (await client.hgetall(call_key("112-B7"))).items()}
@@ -149,7 +137,7 @@ async def test_ended_calls_leave_no_keys_behind(server, client, running):
     for ticket in ("112-T3", "112-T4"):
         for event in a_call(ticket):
             publisher.publish(event)
-    await until(lambda: tickets(client), 5, "active calls in Redis")
+    await eventually(lambda: tickets(client), 5, "active calls in Redis")
     publisher.publish(ev.CallFellBack("112-T4", why="no agency line answered"))
     for ticket in ("112-T3", "112-T4"):
         publisher.publish(ev.CallEnded(ticket, disposition="completed"))
@@ -157,19 +145,19 @@ async def test_ended_calls_leave_no_keys_behind(server, client, running):
     async def empty():
         return not await client.keys("siaga:call*")
 
-    await until(empty, 5, "every key of the ended calls to go")
+    await eventually(empty, 5, "every key of the ended calls to go")
     assert publisher.active.calls == {}
 
 
 async def test_a_call_whose_end_was_never_announced_leaves_nothing_after_its_ttl(server, client, running):
     publisher = running(server.url, ttl_seconds=1, heartbeat=0.05)
     publisher.publish(ev.CallReceived("112-LOST", line="112", caller_number="0811"))
-    await until(lambda: tickets(client), 5, "the call in Redis")
+    await eventually(lambda: tickets(client), 5, "the call in Redis")
 
     async def gone():
         return not await tickets(client) and not await client.exists(call_key("112-LOST"))
 
-    await until(gone, 5, "the silent call to be forgotten")
+    await eventually(gone, 5, "the silent call to be forgotten")
     assert publisher.active.calls == {}
 
 
@@ -182,7 +170,7 @@ async def test_calls_left_by_a_crashed_run_are_cleared_on_connect(server, client
     async def only_the_new_call():
         return await tickets(client) == {"112-NEW"} and not await client.exists(call_key("112-OLD"))
 
-    await until(only_the_new_call, 5, "the stale call to be cleared")
+    await eventually(only_the_new_call, 5, "the stale call to be cleared")
 
 
 async def test_redis_outage_degrades_then_recovers_by_itself_with_the_live_state(server, client, running, caplog):
@@ -190,8 +178,8 @@ async def test_redis_outage_degrades_then_recovers_by_itself_with_the_live_state
     publisher = running(server.url)
     for event in a_call("112-A")[:3] + a_call("112-B")[:1]:
         publisher.publish(event)
-    await until(lambda: tickets(client), 5, "the calls in Redis")
-    await until(lambda: publisher.state == "ok", 5, "status ok")
+    await eventually(lambda: tickets(client), 5, "the calls in Redis")
+    await eventually(lambda: publisher.state == "ok", 5, "status ok")
 
     server.kill()
     during = [
@@ -205,15 +193,15 @@ async def test_redis_outage_degrades_then_recovers_by_itself_with_the_live_state
         slowest = max(slowest, timed_publish(publisher, event))
         await asyncio.sleep(0.005)
     assert slowest < 0.01
-    await until(lambda: publisher.status()["redis"] == "degraded", 5, "status degraded")
+    await eventually(lambda: publisher.status()["redis"] == "degraded", 5, "status degraded")
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "degraded" in r.getMessage()]
     assert len(warnings) == 1 and f":{server.port}" in warnings[0].getMessage()
 
     server.start()  # an empty Redis on the same port: everything it knew is gone
-    await until(lambda: publisher.status()["redis"] == "ok", 5, "status ok again")
+    await eventually(lambda: publisher.status()["redis"] == "ok", 5, "status ok again")
     fresh = aredis.Redis.from_url(server.url)
     try:
-        await until(lambda: tickets(fresh), 5, "the active calls written back")
+        await eventually(lambda: tickets(fresh), 5, "the active calls written back")
         assert await tickets(fresh) == {"112-A", "112-C"}
         a = {k.decode(): v.decode() for k, v in (await fresh.hgetall(call_key("112-A"))).items()}
         assert (a["status"], a["district"], a["category"], a["ringing"]) == (
@@ -230,7 +218,7 @@ async def test_redis_outage_degrades_then_recovers_by_itself_with_the_live_state
         async def empty():
             return not await fresh.keys("siaga:call*")
 
-        await until(empty, 5, "no keys once the calls ended")
+        await eventually(empty, 5, "no keys once the calls ended")
     finally:
         await fresh.aclose()
 

@@ -22,7 +22,7 @@ from app.retention.plan import (
 from app.retention.purge import drop_old_entries, purge
 from app.settings import RetentionSettings
 from ivr.calls.journal import Journal
-from tests.app.asterisk.support import until
+from tests.support.waiting import until
 
 DAY = 86400
 NOW = time.time()

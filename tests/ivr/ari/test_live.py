@@ -20,6 +20,7 @@ from ivr.ari.rest_ws import RestOverStream
 from ivr.ari_adapter.recordings import AriSpool, Gone, LocalSpool, wav_closed
 from tests.app.asterisk.support import settings_on_free_ports
 from tests.support.parts import need
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.asterisk
 
@@ -83,20 +84,12 @@ async def live(asterisk, request):
     async with AriClient.from_settings(ari, rest=rest) as client:
         await asyncio.wait_for(stream.connected.wait(), 10)
         if rest is not None:
-            await until(lambda: rest.ready, "requests over the websocket")
+            await eventually(lambda: rest.ready, what="requests over the websocket")
         yield client, stream, events
         if rest is not None:  # the test's requests really went that way
             assert rest.sent > 1
     stream.stop()
     await asyncio.wait_for(task, 5)
-
-
-async def until(condition, what: str, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def new_id(prefix: str) -> str:
@@ -196,7 +189,7 @@ async def test_wrong_password_is_an_auth_error_on_rest_and_a_readable_line_on_ev
     stream = EventStream(ari.base_url, ari.user, "not-the-password", ari.app, max_backoff=0.2)
     task = asyncio.create_task(stream.run(lambda event: None))
     try:
-        await until(lambda: stream.failed_attempts >= 2, "two refused upgrades")
+        await eventually(lambda: stream.failed_attempts >= 2, what="two refused upgrades")
     finally:
         stream.stop()
     await asyncio.wait_for(task, 2)
@@ -208,7 +201,7 @@ async def test_the_stream_comes_back_after_asterisk_restarts(live, asterisk):
     client, stream, events = live
     # "module reload res_ari.so" keeps the websocket open (checked): only a restart drops it.
     await asyncio.to_thread(asterisk.stop)
-    await until(lambda: not stream.connected.is_set(), "the stream to notice", timeout=10)
+    await eventually(lambda: not stream.connected.is_set(), what="the stream to notice", seconds=10)
     assert stream.state in {"connecting", "backoff"}
     with pytest.raises(AriUnavailable, match="connection refused"):
         await client.asterisk_info()
@@ -248,7 +241,7 @@ async def test_requests_in_flight_over_the_websocket_fail_as_unavailable_when_it
     stream = EventStream.from_settings(ari, rest=rest)
     task = asyncio.create_task(stream.run(lambda event: None))
     try:
-        await until(lambda: rest.ready, "requests over the websocket", timeout=10)
+        await eventually(lambda: rest.ready, what="requests over the websocket", seconds=10)
         # Taken off the wire before Asterisk answers: what a dropped connection looks like to a request.
         pending = asyncio.ensure_future(rest.request("GET", "asterisk/info", None, None))
         await asyncio.sleep(0)

@@ -18,17 +18,9 @@ import pytest
 from websockets.asyncio.server import serve
 
 from ivr.ari import EventStream
+from tests.support.waiting import eventually
 
 APP = "siaga-test"
-
-
-async def until(condition, timeout: float = 5.0, what: str = "condition") -> None:
-    """Poll ``condition`` until true or fail after ``timeout`` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def free_port() -> int:
@@ -123,7 +115,7 @@ async def test_events_reach_the_handler_in_order_after_on_connected(running, ser
 
     stream = stream_for(server.port)
     running(stream, on_event, on_connected=lambda: seen.append("connected"))
-    await until(lambda: len(seen) == 301, what="300 events")
+    await eventually(lambda: len(seen) == 301, what="300 events")
 
     assert seen == ["connected", *range(300)]
     assert stream.events == 300
@@ -156,7 +148,7 @@ async def test_reconnects_after_the_server_drops_and_calls_on_connected_again(ru
     events, connects = [], []
     stream = stream_for(server.port)
     running(stream, lambda event: events.append(event["type"]), lambda: connects.append(stream.connects))
-    await until(lambda: events == ["First", "Second"], what="an event from each connection")
+    await eventually(lambda: events == ["First", "Second"], what="an event from each connection")
 
     assert connects == [1, 2]
     assert stream.reconnects == 1 and stream.disconnects == 1
@@ -173,7 +165,7 @@ async def test_refused_port_logs_a_readable_line_and_retries_until_asterisk_appe
     port = free_port()
     stream = stream_for(port, max_backoff=0.3)
     running(stream)
-    await until(lambda: stream.failed_attempts >= 3, what="three refused attempts")
+    await eventually(lambda: stream.failed_attempts >= 3, what="three refused attempts")
 
     assert stream.state in {"connecting", "backoff"} and not stream.connected.is_set()
     lines = [r.getMessage() for r in caplog.records]
@@ -192,7 +184,7 @@ async def test_backoff_grows_and_is_capped(running, caplog):
     caplog.set_level(logging.INFO, logger="ivr.ari.stream")
     stream = stream_for(free_port(), max_backoff=0.4)
     running(stream)
-    await until(lambda: stream.failed_attempts >= 6, what="six refused attempts")
+    await eventually(lambda: stream.failed_attempts >= 6, what="six refused attempts")
 
     delays = [float(m.group(1)) for r in caplog.records if (m := re.search(r"retrying in ([\d.]+) s$", r.getMessage()))]
     assert delays[:3] == sorted(delays[:3]) and delays[0] < delays[2]
@@ -209,11 +201,11 @@ async def test_backoff_starts_over_after_a_connection_that_stayed_up(running, se
 
     stream = stream_for(port, max_backoff=2.0, stable_after=0.3)
     running(stream)
-    await until(lambda: stream.failed_attempts >= 3, what="refused attempts")
+    await eventually(lambda: stream.failed_attempts >= 3, what="refused attempts")
     assert stream.last_delay > 0.3
     servers.append(await FakeAri(stay_then_close, hold_open).start(port))
 
-    await until(lambda: stream.connects == 2, timeout=8, what="the reconnect")
+    await eventually(lambda: stream.connects == 2, seconds=8, what="the reconnect")
     assert stream.last_delay <= 0.1
     assert stream.last_error == f"ARI events connection to 127.0.0.1:{port} lost (closed by Asterisk, code 1000)"
 
@@ -224,7 +216,7 @@ async def test_wrong_password_is_named_as_such_and_retried(running, servers, cap
     servers.append(server)
     stream = stream_for(server.port, password="wrong", max_backoff=0.2)
     running(stream)
-    await until(lambda: stream.failed_attempts >= 2, what="two refused upgrades")
+    await eventually(lambda: stream.failed_attempts >= 2, what="two refused upgrades")
 
     line = caplog.records[0].getMessage()
     assert "refused user 'siaga' (HTTP 401)" in line and "password" in line
@@ -237,7 +229,7 @@ async def test_malformed_messages_are_skipped_not_fatal(running, servers, caplog
     seen = []
     stream = stream_for(server.port)
     running(stream, seen.append)
-    await until(lambda: seen, what="the good event")
+    await eventually(lambda: seen, what="the good event")
 
     assert seen == [{"type": "Good"}]
     assert stream.malformed == 2 and stream.connects == 1
@@ -256,7 +248,7 @@ async def test_a_failing_handler_does_not_end_the_stream(running, servers):
 
     stream = stream_for(server.port)
     running(stream, on_event)
-    await until(lambda: seen == ["Boom", "After"], what="the event after the failure")
+    await eventually(lambda: seen == ["Boom", "After"], what="the event after the failure")
     assert stream.connects == 1
 
 
@@ -273,7 +265,7 @@ async def test_a_silent_asterisk_is_noticed_by_keepalive(running, servers):
     stream = stream_for(server.port, ping_interval=0.2, ping_timeout=0.3)
     running(stream)
     try:
-        await until(lambda: stream.connects == 2, timeout=4, what="keepalive to drop and reconnect")
+        await eventually(lambda: stream.connects == 2, seconds=4, what="keepalive to drop and reconnect")
         assert "ping timeout" in stream.last_error
     finally:
         released.set()
@@ -294,7 +286,7 @@ async def test_stop_ends_run_promptly_while_connected(running, servers):
 async def test_stop_ends_run_promptly_during_backoff(running):
     stream = stream_for(free_port(), initial_backoff=30, max_backoff=30)
     task = running(stream)
-    await until(lambda: stream.state == "backoff", what="backoff")
+    await eventually(lambda: stream.state == "backoff", what="backoff")
 
     stream.stop()
     await asyncio.wait_for(task, 0.5)
@@ -331,7 +323,7 @@ async def test_a_failing_on_connected_does_not_cut_the_stream(running, servers, 
 
     stream = stream_for(server.port)
     running(stream, seen.append, rebuild)
-    await until(lambda: seen, what="the event after a failed rebuild")
+    await eventually(lambda: seen, what="the event after a failed rebuild")
 
     assert seen == [{"type": "StasisStart"}] and stream.connects == 1
     assert any("on_connected failed" in r.getMessage() for r in caplog.records)

@@ -162,3 +162,36 @@ async def test_the_disk_is_read_and_the_file_removed_in_worker_threads_never_on_
     # While the header said "still being written", each look read the header only, not the audio.
     assert reads[0] == recordings.WAV_HEADER and reads[-1] == len(audio) - recordings.WAV_HEADER
     assert len(audio) - recordings.WAV_HEADER not in reads[:-1]
+
+
+async def test_a_recording_is_removed_from_asterisk_only_once_it_is_kept_on_our_side(tmp_path):
+    audio = _wav(b"\x01\x00" * 800)
+    path = tmp_path / f"{NAME}.wav"
+    path.write_bytes(audio)
+    kept: list[bytes] = []
+
+    async def cannot_write(data: bytes) -> None:  # file_recording's answer when our disk is full
+        kept.append(data)
+        return None
+
+    assert await take_call_recording(LocalSpool(tmp_path, FakeAri()), CHANNEL, wait=0.5, keep=cannot_write) == audio
+    assert kept == [audio] and path.read_bytes() == audio  # still in Asterisk's folder, for a person
+
+    async def written(data: bytes) -> str:
+        return "112-261205-0001.wav"
+
+    assert await take_call_recording(LocalSpool(tmp_path, FakeAri()), CHANNEL, wait=0.5, keep=written) == audio
+    assert not path.exists()
+
+
+async def test_a_failure_to_keep_propagates_and_leaves_the_recording_in_asterisk(tmp_path):
+    audio = _wav(b"\x01\x00" * 800)
+    path = tmp_path / f"{NAME}.wav"
+    path.write_bytes(audio)
+
+    async def broken(data: bytes) -> str:
+        raise OSError("journal disk gone")
+
+    with pytest.raises(OSError, match="journal disk gone"):
+        await take_call_recording(LocalSpool(tmp_path, FakeAri()), CHANNEL, wait=0.5, keep=broken)
+    assert path.exists()

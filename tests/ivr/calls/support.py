@@ -72,8 +72,10 @@ class FakePort:
     async def connect(self, leg: str) -> None:
         self._note("connect", leg)
 
-    async def save_recording(self) -> bytes | None:
+    async def save_recording(self, keep) -> bytes | None:
         self._note("save_recording")
+        if self.recording:
+            self.kept = await keep(self.recording)
         return self.recording
 
     async def to_fallback(self, line: str) -> None:

@@ -16,7 +16,8 @@ import pytest
 from app.clock import utcnow
 from ivr.calls import applier as applier_module
 from ivr.calls.casestore import CaseStore
-from tests.ivr.calls.test_casestore import EXPECTED, Switchable, count_rows, journal_lines, one_call, the_record, until
+from tests.ivr.calls.test_casestore import EXPECTED, Switchable, count_rows, journal_lines, one_call, the_record
+from tests.support.waiting import until
 
 WINDOW = 20
 

@@ -22,6 +22,7 @@ from app.clock import utcnow
 from ivr.calls import journal as journal_module
 from ivr.calls.casestore import AttemptKey, CaseStore, journal_folder
 from tests.app.cases import writers
+from tests.support.waiting import until
 
 
 class Switchable:
@@ -81,15 +82,6 @@ def count_rows(sessions) -> tuple[int, int, int]:
 
 def journal_lines(folder) -> list[dict]:
     return [json.loads(line) for line in (folder / "journal.jsonl").read_text().splitlines()]
-
-
-def until(check, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # -- durability before the await returns -----------------------------------------

@@ -18,6 +18,7 @@ from app.cases.models import CaseEvent
 from app.clock import utcnow
 from ivr.calls.casestore import CaseStore
 from tests.support.postgres import private_postgres  # noqa: F401 - the fixture
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.postgres
 
@@ -60,13 +61,6 @@ class FakeCall:
         await self._timed(self.store.update(self.ticket, status="ended", disposition="completed", ended_at=utcnow()))
 
 
-async def until(check, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-
-
 async def test_stopping_postgresql_mid_traffic_delays_no_write_and_loses_or_doubles_none(private_postgres, tmp_path):
     db.migrate(private_postgres.url)
     engine = db.make_engine(private_postgres.url)
@@ -75,18 +69,18 @@ async def test_stopping_postgresql_mid_traffic_delays_no_write_and_loses_or_doub
     calls = [FakeCall(store, n) for n in range(CALLS)]
     tasks = [asyncio.create_task(c.run(stop)) for c in calls]
     try:
-        await until(lambda: all(len(c.steps) >= 5 for c in calls), 20, "traffic to flow")
+        await eventually(lambda: all(len(c.steps) >= 5 for c in calls), 20, "traffic to flow")
         await asyncio.to_thread(private_postgres.stop)
         stopped_at = [len(c.steps) for c in calls]
-        await until(lambda: store.status()["database"] == "degraded", 10, "the store to notice the outage")
-        await until(
+        await eventually(lambda: store.status()["database"] == "degraded", 10, "the store to notice the outage")
+        await eventually(
             lambda: all(len(c.steps) >= s + 20 for c, s in zip(calls, stopped_at)), 30, "writes during the outage"
         )
         during = store.status()
         assert during["backlog"] > CALLS * 20 and during["oldest_pending_seconds"] > 0
         await asyncio.to_thread(private_postgres.start)
         restarted_at = [len(c.steps) for c in calls]
-        await until(lambda: all(len(c.steps) >= s + 5 for c, s in zip(calls, restarted_at)), 20, "traffic after")
+        await eventually(lambda: all(len(c.steps) >= s + 5 for c, s in zip(calls, restarted_at)), 20, "traffic after")
         stop.set()
         await asyncio.gather(*tasks)
         assert await asyncio.to_thread(store.settle, 60), f"the backlog did not drain: {store.status()}"

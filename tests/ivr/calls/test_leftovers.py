@@ -36,9 +36,13 @@ class Spool:
     def __init__(self, **by_channel: bytes) -> None:
         self.files, self.asked = dict(by_channel), []
 
-    async def take(self, channel: str) -> bytes | None:
+    async def take(self, channel: str, keep) -> bytes | None:
+        """As ``take_call_recording``: the data goes to ``keep``, and leaves the spool once kept."""
         self.asked.append(channel)
-        return self.files.pop(channel, None)
+        data = self.files.get(channel)
+        if data is not None and await keep(data):
+            del self.files[channel]
+        return data
 
 
 @pytest.fixture
