@@ -10,6 +10,7 @@ UTC out, on both back ends.
 from __future__ import annotations
 
 import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
 from app.clock import as_utc
-from app.files import open_private, private_dir
+from app.files import FILE_MODE, private_dir
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -71,10 +72,22 @@ def _private_sqlite_file(path: Path) -> None:
     """Create the database file 0600 before SQLite does (it would use the umask: 0644).
 
     SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so they follow.
+    An existing file is never opened here, only its mode tightened: closing any descriptor
+    on it would drop every POSIX lock this process holds on it, SQLite's included. Another
+    process closing its connection would then take itself for the last one, checkpoint and
+    delete the WAL this process still writes to (reproduced: the call service's cases vanished
+    after a ``siaga dial``; ``tests/app/test_db.py``).
     """
     if not path.parent.exists():
         private_dir(path.parent)
-    os.close(open_private(path, os.O_RDONLY))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    except FileExistsError:
+        mode = path.stat().st_mode
+        if stat.S_ISREG(mode) and mode & stat.S_IRWXO:
+            os.chmod(path, stat.S_IMODE(mode) & ~stat.S_IRWXO)
+        return
+    os.close(fd)  # new: no connection of this process can hold a lock on it yet
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -120,3 +120,30 @@ def test_a_sqlite_database_and_its_wal_files_are_private_whatever_the_umask(tmp_
         os.umask(old)
     assert files == {"siaga.db": 0o600, "siaga.db-wal": 0o600, "siaga.db-shm": 0o600}
     assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+
+
+def test_a_second_engine_on_the_same_sqlite_file_does_not_cost_the_first_its_writes(tmp_path):
+    """Reproduced with `make run`: the call service's writes vanished after a `siaga dial`.
+
+    Opening and closing the database file in a process drops every POSIX lock that process
+    holds on it, SQLite's included. Another process closing its connection then believes it is
+    the last one, checkpoints and deletes the WAL the first process still writes to.
+    """
+    import sqlite3
+    import subprocess
+    import sys
+
+    path = tmp_path / "cases.db"
+    service = sqlite3.connect(path, isolation_level=None)  # holds its SHARED lock while open (WAL mode)
+    service.execute("PRAGMA journal_mode=WAL")
+    service.execute("CREATE TABLE t (n INTEGER)")
+    service.execute("INSERT INTO t VALUES (1)")
+    db.make_engine(f"sqlite:///{path}")  # a later engine in the same process (e.g. the migration's)
+    reader = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('select count(*) from t').fetchall(); c.close()"
+    subprocess.run([sys.executable, "-c", reader, str(path)], check=True)  # a CLI reading, then going
+    assert (tmp_path / "cases.db-wal").exists()
+    service.execute("INSERT INTO t VALUES (2)")
+    count = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from t').fetchone()[0])"
+    seen = subprocess.run([sys.executable, "-c", count, str(path)], check=True, capture_output=True, text=True)
+    service.close()
+    assert seen.stdout.strip() == "2"
