@@ -55,7 +55,7 @@ def run(
         step("prompts", "espeak-ng + sox, cached")
         render_prompts(directory=directory, progress=True)
         step("Asterisk", f"SIP udp {settings.sip.bind_host}:{settings.sip.port}, ARI {settings.ari.base_url}")
-        asterisk = AsteriskInstance(settings, directory, name="main")
+        asterisk = AsteriskInstance(settings, directory, name=settings.asterisk.instance)
         asterisk.start()
         step("call service", f"health http://{settings.web.host}:{settings.web.port}/healthz")
         service = CallService(settings)

@@ -159,10 +159,16 @@ class AsteriskInstance:
     def _stop_leftover(self) -> None:
         """An Asterisk of this same instance left by a run that was killed: stop it, it is ours.
 
-        One whose owner (the process that started it) is still alive is left alone.
+        One whose owner (the process that started it) is still alive is left alone, and this start
+        is refused: its ``core waitfullybooted`` would answer for the other one.
         """
         owner = self._owner()
         if owner and owner != os.getpid() and _alive(owner):
+            if self.answering():  # another run's, alive: never render over it, nor take it for ours
+                raise AsteriskError(
+                    f"Asterisk instance '{self.name}' is already running, started by process {owner}: "
+                    "is `siaga run` (or `make run`) already running?"
+                )
             return
         if not self.answering():
             return

@@ -10,7 +10,7 @@ import subprocess
 import httpx
 import pytest
 
-from app.asterisk import AsteriskInstance, PortInUse
+from app.asterisk import AsteriskError, AsteriskInstance, PortInUse
 from app.asterisk import constants as c
 from tests.app.asterisk.support import gone, need_asterisk, settings_on_free_ports
 from tests.support.waiting import until
@@ -153,8 +153,8 @@ def test_an_asterisk_whose_owner_still_runs_is_left_alone(make_instance):
     owner = subprocess.Popen(["sleep", "30"])
     try:
         first._owner_file.write_text(str(owner.pid))
-        with pytest.raises(PortInUse, match="already in use"):
-            make_instance("owned", settings).start()
+        with pytest.raises(AsteriskError, match=f"already running, started by process {owner.pid}"):
+            make_instance("owned", settings).start()  # refused before it renders over the running one
         assert first.answering()
     finally:
         owner.kill()
