@@ -15,7 +15,7 @@ run:
 	@bash scripts/bootstrap.sh
 	$(VENV)/bin/siaga run --profile demo
 
-# Lint and format check first (seconds), then pytest; pytest's own exit code decides:
+# Lint, format and type check first (seconds), then pytest; pytest's own exit code decides:
 # 5 ("no tests collected") fails too.
 test: bootstrap lint
 	$(VENV)/bin/pytest -q --durations=15 $(PYTEST_ARGS)
@@ -23,6 +23,7 @@ test: bootstrap lint
 lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # Pins every dependency (with hashes) from pyproject.toml; bootstrap installs from the lock.
 lock:

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from app.settings import SettingsError
 
-_CONVENTIONAL = {("database", "url"): "DATABASE_URL", ("redis", "url"): "REDIS_URL"}
+_CONVENTIONAL: dict[tuple[str, ...], str] = {("database", "url"): "DATABASE_URL", ("redis", "url"): "REDIS_URL"}
 _SECRET = ("password", "secret", "token")
 
 
@@ -80,7 +81,7 @@ def source_of(loc: tuple[str, ...]) -> str:
     return _where(loc, {}, config)
 
 
-def _line(error: dict, overrides: dict, config: ConfigFile | None) -> str:
+def _line(error: ErrorDetails, overrides: dict, config: ConfigFile | None) -> str:
     loc = tuple(str(part) for part in error["loc"])
     value = error.get("input")
     secret = any(word in part.lower() for part in loc for word in _SECRET)

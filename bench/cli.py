@@ -196,17 +196,19 @@ def soak(
 def _soak(runner, report, rate: float, minutes: float) -> None:
     say(f"[bold]soak at {rate:g} calls/s for {minutes:g} min[/]")
     result = run_soak(runner, rate, minutes)
+    step = result.step
+    assert step is not None  # run_soak always runs its step
     rss = [kb for _, kb in result.rss_kb]
     table = Table2(f"Soak: {rate:g} calls/s for {minutes:g} min", ["measure", "value"])
     table.add(
         "calls placed / failed / reached agency",
-        f"{result.step.placed} / {result.step.sipp_failed} / {result.step.reached}",
+        f"{step.placed} / {step.sipp_failed} / {step.reached}",
     )
     table.add(
         "cases completed as pressed",
-        f"{result.step.cases.completed}/{result.step.placed}" if result.step.cases else "-",
+        f"{step.cases.completed}/{step.placed}" if step.cases else "-",
     )
-    table.add("INVITE->200 p50 / p99 ms", f"{fmt(result.step.p(50))} / {fmt(result.step.p(99))}")
+    table.add("INVITE->200 p50 / p99 ms", f"{fmt(step.p(50))} / {fmt(step.p(99))}")
     table.add(
         "service RSS before / end / max MiB",
         " / ".join(
@@ -223,9 +225,7 @@ def _soak(runner, report, rate: float, minutes: float) -> None:
     )
     table.add(
         "verdict",
-        "pass"
-        if result.step.passed and not result.leaks
-        else "FAIL: " + "; ".join(result.step.problems + result.leaks),
+        "pass" if step.passed and not result.leaks else "FAIL: " + "; ".join(step.problems + result.leaks),
     )
     table.show()
     report.add("soak", result, table.markdown())

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, col, select
 
 from app.cases.models import Case
 from app.db import make_engine, migrate, session_factory
@@ -36,7 +37,7 @@ class BenchDatabase:
             if kind == "postgres"
             else f"sqlite:///{workdir / 'cases.db'}"
         )
-        self._sessions = None
+        self._sessions: sessionmaker[Session] | None = None  # create() makes the database first
 
     def create(self) -> None:
         if self.kind == "postgres":
@@ -48,9 +49,13 @@ class BenchDatabase:
         migrate(self.url)
         self._sessions = session_factory(make_engine(self.url))
 
+    def _session(self) -> Session:
+        assert self._sessions is not None, "create() the database first"
+        return self._sessions()
+
     def counts(self, prefix: str, *, unit: str, language: str, category: str, district: str) -> CaseCounts:
-        with self._sessions() as session:
-            mine = Case.caller_number.startswith(prefix)
+        with self._session() as session:
+            mine = col(Case.caller_number).startswith(prefix)
             cases = session.exec(select(func.count()).select_from(Case).where(mine)).one()
             ended = session.exec(select(func.count()).select_from(Case).where(mine, Case.status == "ended")).one()
             completed = session.exec(
@@ -70,10 +75,10 @@ class BenchDatabase:
 
     def dispositions(self, prefix: str) -> dict[str, int]:
         """How the calls of a step ended, for a report line when something went wrong."""
-        with self._sessions() as session:
+        with self._session() as session:
             rows = session.exec(
                 select(Case.status, Case.disposition, func.count())
-                .where(Case.caller_number.startswith(prefix))
-                .group_by(Case.status, Case.disposition)
+                .where(col(Case.caller_number).startswith(prefix))
+                .group_by(Case.status, col(Case.disposition))
             ).all()
         return {f"{status}/{disposition}": n for status, disposition, n in rows}

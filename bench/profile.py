@@ -63,7 +63,10 @@ class Profile:
 
 def summarise(raw: Path, top: int = 20) -> dict[str, list[tuple[str, float]]]:
     """Share of samples per thread, per function (self time) and per function including callees."""
-    threads, own, inclusive, total = Counter(), Counter(), Counter(), 0
+    threads: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():

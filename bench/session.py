@@ -12,6 +12,7 @@ import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
+from typing import Any
 
 from app import paths
 from bench.database import BenchDatabase
@@ -33,7 +34,9 @@ class Report:
     """The run's Markdown (tables as printed) and JSON (raw figures), rewritten after each part."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder, self.sections, self.data = folder, [], {}
+        self.folder = folder
+        self.sections: list[str] = []  # Markdown, one part each
+        self.data: dict[str, Any] = {}  # raw figures by part
 
     def add(self, key: str, value, markdown: str = "") -> None:
         self.data[key] = value
@@ -44,7 +47,7 @@ class Report:
 
 
 def _plain(value):
-    return asdict(value) if is_dataclass(value) else str(value)
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else str(value)
 
 
 @contextmanager
@@ -154,7 +157,9 @@ def measure_latency(
         observer = stack.enter_context(Observer(system.ari_port, system.ari_password))
         rows = stack.enter_context(CaseWatcher(system.db.url))
         if profile is not None and path == "siaga":
-            stack.enter_context(Profile(system.pid("service"), profile))
+            pid = system.pid("service")
+            assert pid is not None, "the call service is not running"
+            stack.enter_context(Profile(pid, profile))
         step = runner.step(path, rate, max(1, round(rate * seconds)), mode=3 if path == "siaga" else 4)
         time.sleep(1)  # the last events are still on the websocket
     if path != "siaga":

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -180,7 +181,7 @@ class BenchSystem:
         except (httpx.HTTPError, ValueError):
             return {}
 
-    def ari(self, path: str) -> object:
+    def ari(self, path: str) -> Any:  # the JSON ARI answers
         url = f"http://127.0.0.1:{self.ari_port}/ari/{path.lstrip('/')}"
         return httpx.get(url, auth=("siaga", self.ari_password), timeout=10).json()
 

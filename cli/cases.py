@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.table import Column
 
 from app.cases import service, views
 from app.cases.models import LINES
@@ -125,7 +126,7 @@ def show(
 
 
 def _attempts(attempts: list[dict], wide: bool):
-    columns = [tables.key("#"), tables.key("Unit")]
+    columns: list[Column | str] = [tables.key("#"), tables.key("Unit")]
     if wide:
         columns += ["Agency", "Dial"]
     columns += [tables.key("Outcome"), *(tables.key(t) for t in ("Started", "Ringing", "Answered", "Ended"))]

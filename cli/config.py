@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import typer
 
 from app.settings import Settings, SettingsError
@@ -17,7 +19,7 @@ def load_settings(profile: str | None = None) -> Settings:
         fail(exc)
 
 
-def fail(exc: Exception) -> None:
+def fail(exc: Exception) -> NoReturn:
     """Print ``siaga: <reason>`` in red on stderr and exit 2."""
     typer.secho(f"siaga: {exc}", fg="red", err=True)
     raise typer.Exit(EXIT_BAD_CONFIG)

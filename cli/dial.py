@@ -12,6 +12,7 @@ import json
 import random
 import sys
 import time
+from typing import Any
 
 import httpx
 import typer
@@ -82,7 +83,7 @@ def _call(settings: Settings, target: str, caller: str, keys: list[str], talk: f
     with start_call(target, **opts) as ua:
         first = _first(ua, ("answered", "disconnected"), min(ANSWER_SECONDS, deadline - time.monotonic()))
         if first is None or first["event"] == "disconnected":
-            code = (first or {}).get("code")
+            code: Any = (first or {}).get("code")  # the SIP status as the UA reported it (JSON), if any
             why = WHY_NOT.get(code, f"refused ({code} {first.get('reason', '')})" if first else "not answered")
             raise UserError(f"{target}: {why}{_hint(settings)}", code=1)
         _progress("answered; " + ("pressing the keys ..." if keys else "waiting in the menu ..."))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import time
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -19,6 +20,9 @@ from rich.table import Table
 from app.retention.plan import KINDS, Item
 from cli.config import load_settings
 from cli.options import group
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = group()
 console = Console(soft_wrap=True)
@@ -105,20 +109,21 @@ class _marker:
     """A ``Marker`` on the database, or None (and a warning) when it cannot be opened."""
 
     def __init__(self, url: str, days: int) -> None:
-        self.url, self.days, self.engine = url, days, None
+        self.url, self.days = url, days
+        self.engine: Engine | None = None
 
     def __enter__(self):
         from app import db
         from app.cases.service import mark_recording_purged
 
         try:
-            self.engine = db.make_engine(self.url)
-            if not db.has_schema(self.engine):
+            self.engine = engine = db.make_engine(self.url)
+            if not db.has_schema(engine):
                 raise RuntimeError("no schema")
         except Exception as exc:
             console.print(f"[yellow]database {db.describe(self.url)} not usable ({exc}): filed recordings kept[/]")
             return None
-        sessions = db.session_factory(self.engine)
+        sessions = db.session_factory(engine)
         detail = {"by": "retention", "days": self.days}
 
         def mark(ticket: str, name: str) -> bool:

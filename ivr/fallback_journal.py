@@ -23,6 +23,7 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Awaitable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -81,7 +82,8 @@ class FallbackJournal:
         """One bounded read and its lines; whether more is waiting (False when this round got nowhere)."""
         position = await asyncio.to_thread(load_position, self.position_file, self.path)
         pieces, more = await asyncio.to_thread(unread, self.path, position, self.read_limit)
-        count, filing, new = 0, [], position
+        count, new = 0, position
+        filing: list[Awaitable[None]] = []  # the round's recordings to file, gathered below
         try:
             for piece in pieces:
                 for start, text in _lines(piece):
@@ -100,7 +102,7 @@ class FallbackJournal:
             more = False
         return count, more
 
-    async def _take(self, piece: Piece, start: int, text: str, filing: list) -> int:
+    async def _take(self, piece: Piece, start: int, text: str, filing: list[Awaitable[None]]) -> int:
         """1 when the line was applied, 0 when it needs nothing or was kept aside; ``_Stop`` to retry later."""
         here = Position(piece.inode, start, piece.mtime_ns)
         try:
@@ -136,7 +138,7 @@ class FallbackJournal:
         # The text may be anything a caller managed to put in a log line: quoted, cut.
         log.critical("fallback journal line kept in %s, not applied: %s: %r", kept, why, text[:200])
 
-    async def _apply(self, line: Start | End, filing: list) -> None:
+    async def _apply(self, line: Start | End, filing: list[Awaitable[None]]) -> None:
         ticket = await self.store.find_by_channel(line.channel)
         if isinstance(line, Start):
             if ticket is None:
@@ -164,12 +166,12 @@ class FallbackJournal:
             answered = f", answered by {_endpoint(line.peer)}" if line.peer else ""
             log.info("%s fallback call ended (%s%s)", ticket, line.dialstatus, answered)
             if self.take_recording is not None and self.recordings_dir is not None and is_ticket(ticket):
-                filing.append(self._file(ticket, line.channel))
+                filing.append(self._file(ticket, line.channel, self.take_recording, self.recordings_dir))
 
-    async def _file(self, ticket: str, channel: str) -> None:
+    async def _file(self, ticket: str, channel: str, take: RecordingTaker, folder: Path) -> None:
         async with self._filing:
             try:
-                await self.take_recording(channel, partial(file_recording, self.store, self.recordings_dir, ticket))
+                await take(channel, partial(file_recording, self.store, folder, ticket))
             except Exception:
                 log.exception("%s fallback call's recording not filed", ticket)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import cast
 
 import uvicorn
 from sqlalchemy.exc import OperationalError
@@ -253,9 +254,10 @@ class CallService:
         for worker in workers:
             worker.post(ServiceStopping())
         deadline = asyncio.get_running_loop().time() + timeout
+        flows = [cast(CallFlow, w.flow) for w in workers]  # our router builds CallFlows only (_new_flow)
         # Polls the flows' states, which have no event of their own.
         while asyncio.get_running_loop().time() < deadline and any(  # noqa: ASYNC110
-            w.flow.states.state in WAITING_FOR_A_HUMAN for w in workers
+            f.states.state in WAITING_FOR_A_HUMAN for f in flows
         ):
             await asyncio.sleep(0.05)
 
@@ -264,7 +266,8 @@ class CallService:
         server = uvicorn.Server(
             uvicorn.Config(health_app(self.status), host=web.host, port=web.port, log_level="warning", lifespan="off")
         )
-        server.install_signal_handlers = lambda: None  # the caller owns signals
+        # uvicorn < 0.29 only; later ones have no such method (serve() captures SIGINT/SIGTERM itself).
+        server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # the caller owns signals
         tasks = [
             asyncio.create_task(server.serve(), name="health"),
             asyncio.create_task(self.live.run(), name="live-events"),

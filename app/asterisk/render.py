@@ -163,6 +163,8 @@ def line_plans(directory: Directory) -> list[LinePlan]:
 
 def _template_data(settings: Settings, directory: Directory, dirs: Folders) -> dict:
     bind = settings.sip.bind_host
+    # Set by now: the demo profile fills it in, elsewhere check_secrets() refuses to run without it.
+    assert settings.ari.password is not None
     responders = [{"exten": u.id, "sound": c.demo_sound(u.id)} for u in directory.units]
     responders.append({"exten": c.DEMO_FALLBACK_EXTEN, "sound": c.demo_sound(c.DEMO_FALLBACK_EXTEN)})
     return {

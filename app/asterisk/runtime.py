@@ -108,7 +108,7 @@ class AsteriskInstance:
             log.flush()
             # A session of its own: Ctrl-C in the terminal reaches Python, which
             # then stops Asterisk in order instead of killing it mid-call.
-            self._proc = subprocess.Popen(
+            self._proc = proc = subprocess.Popen(
                 self.launcher.command("-f", "-n", "-C", str(self.config)),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -121,7 +121,7 @@ class AsteriskInstance:
             )
         atexit.register(self.stop)
         try:
-            self._wait_booted(time.monotonic() + timeout)
+            self._wait_booted(proc, time.monotonic() + timeout)
         except BaseException:
             self.stop()
             raise
@@ -227,13 +227,13 @@ class AsteriskInstance:
             raise AsteriskError(f"asterisk -rx {command!r} failed: {(out.stderr or out.stdout).strip()}")
         return out.stdout
 
-    def _wait_booted(self, deadline: float) -> None:
+    def _wait_booted(self, proc: subprocess.Popen[bytes], deadline: float) -> None:
         # The control socket appears a moment after the process starts; until
         # then "asterisk -rx" fails at once, so poll until the deadline.
         while True:
-            if self._proc.poll() is not None:
+            if proc.poll() is not None:
                 raise AsteriskError(
-                    f"Asterisk ({self.name}) exited with code {self._proc.returncode} while starting:\n{self._log_tail()}"
+                    f"Asterisk ({self.name}) exited with code {proc.returncode} while starting:\n{self._log_tail()}"
                 )
             try:
                 self._rx("core waitfullybooted", max(1.0, deadline - time.monotonic()))

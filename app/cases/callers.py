@@ -32,4 +32,4 @@ def safe_caller_number(raw: str | None) -> str:
 
 def is_ticket(text: str | None) -> bool:
     """Whether ``text`` is a ticket as ``service.make_ticket`` writes it (``112-261127-00042``)."""
-    return bool(text) and _TICKET.fullmatch(text) is not None
+    return bool(text and _TICKET.fullmatch(text))

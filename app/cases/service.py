@@ -75,6 +75,7 @@ def mark_recording_purged(session: Session, ticket: str, file: str, detail: dict
         return False
     case.recording = None
     session.add(case)
+    assert case.id is not None  # read from the database, so it has its id
     session.add(CaseEvent(case_id=case.id, at=utcnow(), kind="recording.purged", detail={"file": file, **detail}))
     session.commit()
     return True

@@ -12,11 +12,13 @@ the YAML finds it at once.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from app.asterisk import constants as c
 from app.directory.schema import DISTRICTS_112, Directory
@@ -41,7 +43,7 @@ class DirectoryError(ValueError):
 class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML silently keeps the last of two equal keys; a directory must not."""
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: set = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
@@ -169,7 +171,7 @@ def _where(raw: dict, loc: tuple) -> str:
 _COLLECTIONS = ("districts", "agencies", "units", "lines")
 
 
-def _reason(error: dict) -> str:
+def _reason(error: ErrorDetails) -> str:
     """Pydantic's message, but a misspelt key names the keys that would have been right."""
     if error["type"] != "extra_forbidden":
         return error["msg"]

@@ -38,8 +38,10 @@ def load_into_db(session: Session, directory: Directory, source: str = "director
         summary.removed.append(record.id)
         session.delete(record)
     session.flush()  # units go before the agencies they point to
-    for record in session.exec(select(AgencyRecord).where(col(AgencyRecord.id).not_in(list(directory.agencies)))).all():
-        session.delete(record)
+    for agency_record in session.exec(
+        select(AgencyRecord).where(col(AgencyRecord.id).not_in(list(directory.agencies)))
+    ).all():
+        session.delete(agency_record)
     for key, agency in directory.agencies.items():
         session.merge(AgencyRecord(id=key, **agency.model_dump()))
     session.flush()
@@ -75,6 +77,6 @@ def read_directory(session: Session) -> Directory:
     agencies = {a.id: Agency(name=a.name, kind=a.kind) for a in session.exec(select(AgencyRecord)).all()}
     units = [
         Unit.model_validate(record.model_dump(exclude={"position"}))
-        for record in session.exec(select(UnitRecord).order_by(UnitRecord.position)).all()
+        for record in session.exec(select(UnitRecord).order_by(col(UnitRecord.position))).all()
     ]
     return Directory(agencies=agencies, units=units, **parts)

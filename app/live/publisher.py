@@ -20,6 +20,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
+from typing import cast
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
@@ -117,7 +118,7 @@ class LivePublisher:
 
     async def _restore(self, client: Redis) -> None:
         """Make Redis hold exactly the snapshot: after an outage, or a previous run that crashed."""
-        old = await client.zrange(ACTIVE, 0, -1)
+        old = cast(list[bytes], await client.zrange(ACTIVE, 0, -1))  # bytes: the client does not decode
         calls = self.active.calls
         pipe = client.pipeline(transaction=True)
         for ticket in {t.decode() for t in old} - calls.keys():

@@ -57,15 +57,13 @@ class ActiveCalls:
             )
         elif isinstance(event, ev.AgencyRinging):  # a set: Asterisk may say "Ringing" twice
             ringing = _units(call["ringing"])
-            call["ringing"] = ringing + [event.unit] * (event.unit not in ringing)
+            call["ringing"] = ",".join(ringing + [event.unit] * (event.unit not in ringing))
         elif isinstance(event, ev.AgencyMissed):
-            call["ringing"] = [u for u in _units(call["ringing"]) if u != event.unit]
+            call["ringing"] = ",".join(u for u in _units(call["ringing"]) if u != event.unit)
         elif isinstance(event, ev.CallConnected):
-            call.update(unit=event.unit, ringing=[])
+            call.update(unit=event.unit, ringing="")
         elif isinstance(event, ev.CallFellBack):
-            call.update(why=event.why, ringing=[])
-        if isinstance(call["ringing"], list):
-            call["ringing"] = ",".join(call["ringing"])
+            call.update(why=event.why, ringing="")
         return dict(call)
 
     def forget_quiet(self, before: datetime) -> list[str]:

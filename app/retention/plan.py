@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from app.asterisk import constants as k
 from app.asterisk.journal_files import finished, load_position, position_file, rejected_dir, rotated
@@ -96,7 +97,9 @@ def read_entries(path: Path) -> list[dict]:
 
 def entry_time(entry: dict, path: Path) -> float:
     """When it was rejected (older entries: when its op was written; else the file's time)."""
-    for text in (entry.get("rejected_at"), (entry.get("op") or {}).get("at")):
+    # Any: read from JSON, so maybe missing, maybe not a string (both a TypeError below).
+    candidates: tuple[Any, ...] = (entry.get("rejected_at"), (entry.get("op") or {}).get("at"))
+    for text in candidates:
         try:
             return datetime.fromisoformat(text).timestamp()
         except (TypeError, ValueError):

@@ -12,9 +12,14 @@ import os
 import signal
 import sys
 import traceback
+from typing import TYPE_CHECKING
 
 from app.sipua.cli import EXIT_ERROR, build_parser
 from app.sipua.events import take_stdout
+
+if TYPE_CHECKING:  # imported late at run time: both import pjsua2 (see take_stdout)
+    from app.sipua.caller import Caller
+    from app.sipua.line import Line
 
 
 def describe(exc: Exception) -> str:
@@ -41,11 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
+    mode: Caller | Line
     if args.mode == "call":
-        from app.sipua.caller import Caller as Mode
+        from app.sipua.caller import Caller
+
+        mode = Caller(phone, args)
     else:
-        from app.sipua.line import Line as Mode
-    mode = Mode(phone, args)
+        from app.sipua.line import Line
+
+        mode = Line(phone, args)
     try:
         mode.start()
         phone.run()
@@ -59,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         emit("error", what="shutdown", message=describe(exc))
     phone.destroy()
     emit("stopped", code=phone.exit_code, reason=phone.stop_reason)
+    assert phone.exit_code is not None  # run() returns only once it is set; an error sets it too
     return phone.exit_code
 
 

@@ -10,6 +10,7 @@ as given, e.g. ``%7C`` for ``|``), ``--from-name`` its display name.
 from __future__ import annotations
 
 import argparse
+import functools
 
 import pjsua2 as pj
 
@@ -58,7 +59,7 @@ class Caller:
         if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
             at = self.args.dtmf_after
             for digit in self.args.dtmf:
-                self.phone.later(at, lambda d=digit: call.send_digit(d))
+                self.phone.later(at, functools.partial(call.send_digit, digit))
                 at += self.args.dtmf_gap
             if self.args.duration:
                 self.phone.later(self.args.duration, call.end)

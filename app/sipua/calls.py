@@ -147,6 +147,7 @@ class UaCall(pj.Call):
         """True once the recording, if any, is closed and reported as ``recorded``."""
         if self._closing_since is None:
             return True
+        assert self.record_path is not None  # only a recording ever starts closing
         complete = wav_complete(self.record_path)
         if not (complete or force):
             return False

@@ -72,6 +72,7 @@ class SipUa:
         return int(self.ready["port"])
 
     def _read_events(self) -> None:
+        assert self.proc.stdout is not None  # stdout=PIPE
         for line in self.proc.stdout:
             try:
                 event = json.loads(line)
@@ -85,6 +86,7 @@ class SipUa:
             self._changed.notify_all()  # wake waiters: no more events will come
 
     def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None  # stderr=PIPE
         for line in self.proc.stderr:
             self.stderr_tail.append(line.rstrip("\n"))
 
@@ -117,8 +119,8 @@ class SipUa:
         lines += ["Its last stderr lines:"] + [f"  {s}" for s in list(self.stderr_tail)[-15:]]
         return "\n".join(lines)
 
-    def names(self) -> list[str]:
-        """Event names so far, in order (handy in assertions)."""
+    def names(self) -> list[str | None]:
+        """Event names so far, in order (handy in assertions); None for a line without one."""
         with self._changed:
             return [e.get("event") for e in self.events]
 

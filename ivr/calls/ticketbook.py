@@ -20,6 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import cast
 
 from app.cases.service import make_ticket
 from app.clock import as_utc, regency_date, utcnow
@@ -66,7 +67,8 @@ class TicketBook:
 
     # -- noting what the journal holds -------------------------------------------
     def note(self, op: dict) -> None:
-        kind, ticket, args = op["op"], op.get("ticket"), op.get("args", {})
+        # Every journalled op names its ticket (casestore._op); ops are plain JSON dicts, hence the cast.
+        kind, ticket, args = op["op"], cast(str, op.get("ticket")), op.get("args", {})
         with self._lock:
             if kind == "open":
                 prefix, _, number = ticket.rpartition("-")

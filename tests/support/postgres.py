@@ -30,6 +30,14 @@ def _binary(name: str) -> str | None:
     return None
 
 
+def _tool(name: str) -> str:
+    """``_binary`` for a cluster being made: the fixture checked ``private_postgres_available()`` first."""
+    path = _binary(name)
+    if path is None:
+        raise RuntimeError(f"{name} not found in {', '.join(map(str, BIN_DIRS))}")
+    return path
+
+
 def private_postgres_available() -> bool:
     try:
         pwd.getpwnam("postgres")
@@ -48,7 +56,7 @@ class PrivatePostgres:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        self._as_postgres(_binary("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self._as_postgres(_tool("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
 
     def _as_postgres(self, *args: str) -> None:
         result = subprocess.run(["runuser", "-u", "postgres", "--", *args], capture_output=True, text=True, timeout=120)
@@ -57,18 +65,18 @@ class PrivatePostgres:
 
     def start(self) -> None:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off"
-        self._as_postgres(_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
+        self._as_postgres(_tool("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
 
     def stop(self) -> None:
         """Fast shutdown: open sessions are cut off, as when the database server goes away."""
-        self._as_postgres(_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self._as_postgres(_tool("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def running(self) -> bool:
         return (self.data / "postmaster.pid").exists()
 
     def remove(self) -> None:
         if self.running():
-            self._as_postgres(_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            self._as_postgres(_tool("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

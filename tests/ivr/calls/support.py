@@ -152,18 +152,25 @@ class Call:
 
     def case(self) -> Case:
         with self._applied() as session:
-            return service.get_case(session, self.flow.ticket)
+            case = service.get_case(session, self.flow.ticket)
+        assert case is not None, f"no case {self.flow.ticket}"
+        return case
+
+    def _case_id(self) -> int:
+        case_id = self.case().id
+        assert case_id is not None  # read from the database
+        return case_id
 
     def attempts(self) -> list[Attempt]:
         with self._applied() as session:
-            return service.attempts_of(session, [self.case().id])
+            return service.attempts_of(session, [self._case_id()])
 
     def attempt(self, dial: str) -> Attempt:
         return next(a for a in self.attempts() if a.dial == dial)
 
     def events(self, kind: str | None = None) -> list:
         with self._applied() as session:
-            found = service.events_of(session, self.case().id)
+            found = service.events_of(session, self._case_id())
         return [e for e in found if kind is None or e.kind == kind]
 
     def kinds(self) -> list[str]:
