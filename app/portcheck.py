@@ -60,9 +60,15 @@ def holder_of(proto: str, port: int) -> str | None:
         if not proc.name.isdigit():
             continue
         try:
-            links = {os.readlink(fd) for fd in (proc / "fd").iterdir()}
-        except OSError:
+            fds = list((proc / "fd").iterdir())
+        except OSError:  # gone, or not ours to look at
             continue
+        links = set()
+        for fd in fds:
+            try:
+                links.add(os.readlink(fd))
+            except OSError:  # closed meanwhile (the listing's own descriptor, for one)
+                continue
         if any(f"socket:[{inode}]" in links for inode in inodes):
             try:
                 name = (proc / "comm").read_text().strip()

@@ -6,6 +6,7 @@ import typer
 
 from app import db
 from cli.config import load_settings
+from cli.errors import UserError
 from cli.options import group
 
 app = group()
@@ -56,9 +57,7 @@ def open_session(url: str):
     try:
         ready = db.has_schema(engine)
     except Exception as exc:
-        typer.echo(f"cannot open {db.describe(url)}: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        raise UserError(f"cannot open {db.describe(url)}: {exc}", code=1) from exc
     if not ready:
-        typer.echo(f"{db.describe(url)} has no schema yet; run `siaga db upgrade` first", err=True)
-        raise typer.Exit(1)
+        raise UserError(f"{db.describe(url)} has no schema yet; run `siaga db upgrade` first", code=1)
     return db.session_factory(engine)()

@@ -59,6 +59,8 @@ def run(command: Callable[[], object], argv: Sequence[str]) -> int:
         typer.echo("", err=True)
         return EXIT_INTERRUPTED
     except click.ClickException as exc:
+        if exc.__cause__ is not None and debugging(argv):
+            traceback.print_exception(exc.__cause__)
         say(exc.format_message())
         return exc.exit_code
     except Exception as exc:  # anything unexpected: one line, the traceback on request
