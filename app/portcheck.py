@@ -25,7 +25,7 @@ def busy(environ: dict[str, str] | None = None) -> list[str]:
     found = []
     for what, kind, port_var, default, host_var in PORTS:
         port, host = int(env.get(port_var) or default), env.get(host_var) or "127.0.0.1"
-        if _free(kind, host, port):
+        if free(kind, host, port):
             continue
         proto = "udp" if kind == socket.SOCK_DGRAM else "tcp"
         holder = holder_of(proto, port)
@@ -33,7 +33,7 @@ def busy(environ: dict[str, str] | None = None) -> list[str]:
     return found
 
 
-def _free(kind: int, host: str, port: int) -> bool:
+def free(kind: int, host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, kind) as sock:
         if kind == socket.SOCK_STREAM:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT does not count

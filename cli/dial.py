@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import sys
 import time
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import typer
 
+from app import portcheck
 from app.cases.models import LINES
 from app.clock import local_text
 from app.settings import Settings
@@ -59,6 +61,10 @@ def dial(
     keys = _keys(press)
     caller = caller or f"0812{random.randint(0, 99_999_999):08d}"
     target = f"sip:{line}@{settings.sip.bind_host}:{settings.sip.port}"
+    if portcheck.free(socket.SOCK_DGRAM, settings.sip.bind_host, settings.sip.port):  # nothing there to call
+        raise UserError(
+            f"nothing listens on {settings.sip.bind_host}:{settings.sip.port}/udp: is `make run` running?", code=1
+        )
     _progress(f"calling {target} from {caller}" + (f", pressing {','.join(keys)}" if keys else ""))
     started = time.time()
     deadline = time.monotonic() + timeout

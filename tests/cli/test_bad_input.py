@@ -24,6 +24,7 @@ CASES = [
     (["dial", "112", "--press", "x,y"], {}, 2, "'x', 'y' are not phone keys (use 0-9, * and #"),
     (["dial", "112", "--press", "1,10"], {}, 2, "'10' is not a phone key"),
     (["dial", "112", "--timeout", "0"], {}, 2, "--timeout"),
+    (["dial", "112"], {"SIAGA_SIP__PORT": "9"}, 1, "nothing listens on 127.0.0.1:9/udp: is `make run` running?"),
     (["directory", "route", "112", "medical", "atlantis"], {}, 2, "atlantis"),
     (["directory", "route", "112", "pizza", "kuta"], {}, 2, "pizza"),
     (["directory", "route", "999", "medical", "kuta"], {}, 2, "999"),
