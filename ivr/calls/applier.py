@@ -176,7 +176,17 @@ class Applier:
         return self._stopping and time.monotonic() >= self._deadline
 
     def _run(self) -> None:
-        while (ops := self._next()) is not None:
+        while True:
+            try:
+                ops = self._next()
+            except Exception:  # between batches (checkpoint, compaction): a full disk must not end the thread
+                log.critical("case applier: unexpected error between batches; trying again", exc_info=True)
+                if self._late():
+                    break
+                self._pause(BACKOFF_MAX)
+                continue
+            if ops is None:
+                break
             try:
                 self._probe() if ops is PROBE else self._step(ops)
             except Exception:  # a bug or a failing disk must not silently stop the case log

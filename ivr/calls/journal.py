@@ -127,8 +127,10 @@ class Journal:
                     view = view[self._file.write(view) :]
                 os.fsync(self._file.fileno())
             except BaseException:
-                # Leave no half line behind, or the next append would follow garbage.
+                # Leave no half line behind, or the next append would follow garbage; and move the
+                # position back with it, or the next append would report bytes it did not write.
                 os.ftruncate(self._file.fileno(), start)
+                self._file.seek(start)
                 raise
             self.last_seq += len(ops)
             return start, start + len(encoded)
@@ -153,11 +155,12 @@ class Journal:
                 return False
             self.checkpoint(applied)
             write_atomically(self.folder / "state.json", json.dumps({**state, "seq": self.last_seq}))
-            # Everything in the old file is applied and summed up in state.json: a crash from here on loses nothing.
+            # Everything in the file is applied and summed up in state.json: a crash from here on loses nothing.
+            # Emptied in place (truncating needs no free space), so the handle stays usable whatever happens.
             if self._file is not None:
-                self._file.close()
-            write_atomically(self.path, "")
-            self._file = append_private(self.path, buffering=0)
+                os.ftruncate(self._file.fileno(), 0)
+                self._file.seek(0)
+                os.fsync(self._file.fileno())
             return True
 
     def reject(self, op: dict, error: str) -> None:
@@ -180,8 +183,16 @@ class Journal:
             lines = self.rejected_path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return set()
-        records = [json.loads(line) for line in lines if line.strip()]
-        return {r["op"]["ticket"] for r in records if r["op"].get("op") == "open"}
+        tickets = set()
+        for number, line in enumerate(lines, start=1):
+            try:
+                op = json.loads(line)["op"]
+                if op.get("op") == "open":
+                    tickets.add(op["ticket"])
+            except (ValueError, KeyError, TypeError, AttributeError):  # e.g. a line torn by a crash mid-write
+                if line.strip():
+                    log.error("case journal: line %d of %s is not a rejected op; passed over", number, self.rejected_path)
+        return tickets
 
     def close(self) -> None:
         with self.lock:

@@ -75,6 +75,7 @@ class System:
                 "rtp_end": rtp + 999,
             },
             web={"port": int(self.values["SIAGA_WEB__PORT"])},
+            asterisk={"instance": self.instance},
             database={"url": self.values["DATABASE_URL"]},
         )
         self.directory = load_directory(self.directory_file)
