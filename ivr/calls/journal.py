@@ -191,7 +191,9 @@ class Journal:
                     tickets.add(op["ticket"])
             except (ValueError, KeyError, TypeError, AttributeError):  # e.g. a line torn by a crash mid-write
                 if line.strip():
-                    log.error("case journal: line %d of %s is not a rejected op; passed over", number, self.rejected_path)
+                    log.error(
+                        "case journal: line %d of %s is not a rejected op; passed over", number, self.rejected_path
+                    )
         return tickets
 
     def close(self) -> None:
