@@ -31,6 +31,7 @@ from pathlib import Path
 from app.asterisk.journal_files import READ_AT_ONCE, Piece, Position, load_position, save_position, unread
 from app.cases.callers import is_ticket
 from app.clock import utcnow
+from app.files import append_private, private_dir
 from ivr.calls.recordings import RecordingTaker, file_recording
 from ivr.fallback_lines import End, Start, Unparsable, parse
 from ivr.pause import stopped_within
@@ -115,6 +116,9 @@ class FallbackJournal:
         key = (piece.inode, start)
         try:
             await self._apply(line, filing)
+        except NoCase as exc:
+            await self._reject(here, piece, text, str(exc))
+            return 0
         except Exception as exc:
             tries = self._tries[key] = self._tries.get(key, 0) + 1
             if tries < MAX_TRIES:
@@ -152,7 +156,9 @@ class FallbackJournal:
                 # "fallback" again would leave it open for good if the end line never came.
                 ops.insert(0, self.store.update_op(ticket, status="fallback", disposition="fallback"))
             await self.store.write(*ops)
-        elif ticket is not None:
+        elif ticket is None:
+            raise NoCase(f"the end of call {line.channel}, which has no case (its start line was not applied)")
+        else:
             fields = {"status": "ended", "disposition": "fallback", "ended_at": line.at}
             if line.dialstatus == "ANSWER" and line.peer:
                 fields["agency_answered_at"] = line.at - timedelta(seconds=line.seconds)
@@ -184,6 +190,10 @@ class FallbackJournal:
             await stopped_within(stop, every)
 
 
+class NoCase(LookupError):
+    """An end line for a channel no case knows: kept aside like an unreadable line, never passed over."""
+
+
 class Rejects:
     """Journal lines kept aside, one JSON Lines file per UTC day (``siaga retention run`` removes old ones)."""
 
@@ -197,9 +207,8 @@ class Rejects:
         return path
 
     def _append(self, record: dict) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{utcnow():%Y-%m-%d}.jsonl"
-        with open(path, "a", encoding="utf-8") as fh:
+        path = private_dir(self.folder) / f"{utcnow():%Y-%m-%d}.jsonl"  # caller numbers: owner only
+        with append_private(path, encoding="utf-8") as fh:
             fh.write(json.dumps(record, ensure_ascii=True) + "\n")
             fh.flush()
             os.fsync(fh.fileno())

@@ -117,7 +117,8 @@ class CallService:
         """A fallback call's recording, unless a call flow of ours still follows that caller (it files it)."""
         if channel_id in self.router.by_channel:
             return None
-        return await take_call_recording(self.spool, channel_id, wait=1.0, keep=keep)
+        # As long as the flow waits: under load MixMonitor closes the file seconds after the end line.
+        return await take_call_recording(self.spool, channel_id, keep=keep)
 
     def _connected(self) -> None:
         """At every (re)connect, before its first event is read: note the calls known until now.

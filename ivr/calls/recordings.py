@@ -68,5 +68,6 @@ def _unfiled_name(data: bytes) -> str:
 
 def _write(folder: Path, name: str, data: bytes) -> Path:
     # Whole or not at all: a disk that fills up mid-write leaves no truncated WAV behind.
-    write_private(private_dir(folder) / name, data)
+    # Durable (file and folder synced) before the caller of ``keep`` removes Asterisk's copy.
+    write_private(private_dir(folder) / name, data, fsync=True)
     return folder / name

@@ -96,3 +96,26 @@ async def test_a_line_refused_again_and_again_is_kept_aside_then_the_next_ones_g
     record = json.loads(kept.read_text())
     assert record["offset"] == 0 and f"not applied after {MAX_TRIES} tries" in record["why"]
     assert journal.status() == {"journal_rejected": 1}
+
+
+async def test_the_end_of_a_call_without_a_case_is_kept_aside_privately_not_passed_over(store, sessions, tmp_path):  # noqa: F811
+    """Its start line was kept aside (or lost with a file): the end line is evidence of a call, kept too."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "fallback.log"
+        orphan = end_line("1700000000.9")
+        path.write_text(start_line("1700000000.1") + orphan + end_line("1700000000.1"))
+        journal = FallbackJournal(path, tmp_path / "fallback.offset", store)
+        assert await journal.import_new() == 2
+    finally:
+        os.umask(old)
+    assert [c.channel_id for c in cases(store, sessions)] == ["1700000000.1"]
+    [kept] = (tmp_path / "fallback-rejected").glob("*.jsonl")
+    [record] = [json.loads(line) for line in kept.read_text().splitlines()]
+    assert record["line"] == orphan.rstrip("\n") and "has no case" in record["why"]
+    assert journal.status() == {"journal_rejected": 1}
+    # Caller numbers: owner only, whatever the umask.
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
