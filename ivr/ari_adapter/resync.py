@@ -71,10 +71,13 @@ class Resync:
             if generation != self.connects:
                 return  # a newer connection runs its own
             tries += 1
-            known = {}  # told once, on the pass that could list the channels
+            if self.alive is not None:
+                known = {}  # told once, on the pass that could list the channels
             await asyncio.sleep(retry_delay(tries))
 
     async def _pass(self, known: dict, generation: int) -> bool:
+        """One look at Asterisk; True when it could list everything. ``self.alive`` is None when not even the
+        channels could be listed (then ``known`` calls were told nothing yet)."""
         try:
             channels = await self.client.list_channels()
         except Exception as exc:
@@ -98,7 +101,7 @@ class Resync:
         if bridges is None:
             # Only callers not yet answered can be told apart from a conversation without the bridges.
             strangers = [c for c in strangers if c.get("state") != "Up" and ids.key_of(c["id"]) is None]
-        await self._take_in(strangers, bridges)
+        taken = await self._take_in(strangers, bridges)
         for bridge in bridges or []:
             await self._release_if_left(bridge)
         if generation > 1 or self.router.workers:
@@ -108,9 +111,9 @@ class Resync:
                 len(self.router.workers),
                 len(channels),
             )
-        return bridges is not None
+        return bridges is not None and taken
 
-    async def _take_in(self, strangers: list[dict], bridges: list[dict] | None) -> None:
+    async def _take_in(self, strangers: list[dict], bridges: list[dict] | None) -> bool:
         """Channels in our app that no call of ours follows: conversations, orphan legs, callers left behind."""
         bridged = {cid: b for b in bridges or [] for cid in b.get("channels", [])}
         callers = []
@@ -122,13 +125,21 @@ class Resync:
             else:
                 callers.append(channel)
         if not callers:
-            return
+            return True
         await asyncio.sleep(self.settle)
+        # Look again: a call whose StasisStart came after all may have run and ended during the settle
+        # (gone, or handed to the dialplan): adopting it would reopen a closed case.
+        try:
+            still = {c["id"] for c in await self.client.list_channels() if self._in_app(c)}
+        except Exception as exc:
+            log.error("resync: cannot list channels again (%s); trying again", exc)
+            return False
         for channel in callers:
-            if channel["id"] in self.router.by_channel:
-                continue  # its StasisStart came after all: a new call, already running
+            if channel["id"] in self.router.by_channel or channel["id"] not in still:
+                continue  # its StasisStart came after all: a new call, running or already over
             log.warning("resync: adopting caller channel %s left in the app", channel["id"])
             await self.adopt(channel)
+        return True
 
     async def _bridged(self, channel: dict, bridge: dict) -> None:
         """A caller talking to an agency: never cut it; follow it when it is one of our conversations."""

@@ -156,3 +156,48 @@ async def test_only_calls_known_at_the_connect_are_told_they_may_have_missed_eve
     workers = {w.caller: w for w in router.workers.values()}
     assert await workers[old["id"]].flow.until_seen(1) == [ev.ServiceResumed()]
     assert workers[new["id"]].flow.seen == [] and workers[new["id"]].queue.empty()  # not told it hung up
+
+
+async def test_a_call_that_starts_and_ends_while_the_resync_settles_is_not_adopted_onto_its_closed_case(adopted):
+    """Found by review: only ``by_channel`` was checked after the settle, and an ended call is not in it."""
+    caller = channel("1764215000.35")
+    ari = FakeAri([caller], [])
+    resync, router = resync_for(ari, adopted)
+    resync.settle = 0.05
+
+    async def comes_and_goes() -> None:
+        router.route(stasis_start(caller, "112"))
+        ari.channels = []  # the caller hung up: Asterisk lists it no more
+        [worker] = router.workers.values()
+        worker.post(ev.CallerHungUp())
+        await asyncio.sleep(0.01)
+
+    await asyncio.gather(resync.run(), comes_and_goes())
+    assert adopted == {"ivr": [], "connected": []}
+
+
+class FailingChannels(FakeAri):
+    def __init__(self, *args, channel_failures: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.channel_failures = channel_failures
+
+    async def list_channels(self) -> list[dict]:
+        if self.channel_failures:
+            self.channel_failures -= 1
+            raise ConnectionError("ARI timed out")
+        return self.channels
+
+
+async def test_calls_known_at_a_reconnect_are_told_even_when_the_first_pass_cannot_list_the_channels(adopted):
+    """Found by review: a failed first pass forgot the known calls, whose hang-up may have been missed."""
+    gone, here = channel("1764215000.36"), channel("1764215000.37")
+    ari = FailingChannels([here], [], channel_failures=2)
+    resync, router = resync_for(ari, adopted)
+    router.route(stasis_start(gone, "112"))
+    router.route(stasis_start(here, "112"))
+    resync.connected()
+    known = resync.connected()  # a reconnect
+    await resync.run(known)
+    workers = {w.caller: w for w in router.workers.values()}
+    assert await workers[gone["id"]].flow.until_seen(1) == [ev.CallerHungUp()]
+    assert await workers[here["id"]].flow.until_seen(1) == [ev.ServiceResumed()]
