@@ -93,6 +93,16 @@ class AriCallControl:
         await _ignore_gone(self.client.destroy_bridge(ids.bridge_id(self.key)))
         return await take_call_recording(self.recordings, self.caller, keep=keep)
 
+    async def in_fallback_route(self) -> bool:
+        try:
+            channel = await self.client.get_channel(self.caller)
+            if channel.get("dialplan", {}).get("context") != k.CONTEXT_FALLBACK:
+                return False  # e.g. still being hung up: the StasisEnd of a hang-up
+            await self.client.subscribe(self.app, f"channel:{self.caller}")  # to learn when that call ends
+        except errors.AriNotFound:
+            return False
+        return True
+
     async def to_fallback(self, line: str) -> None:
         # Stay subscribed to the caller after it leaves Stasis, to learn when the call ends.
         try:

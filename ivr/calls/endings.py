@@ -118,6 +118,17 @@ class Endings(FlowBase):
             self.store.event_op(self.ticket, "fallback", {"why": why}),
         )
 
+    async def _left_while_handing_over(self) -> None:
+        """The caller left the app on its own while we were handing it over: hung up, or taken to the
+        fallback route by the watchdog (or by a continue of ours whose answer was lost)."""
+        if await self._safely(self.port.in_fallback_route()):
+            self._cancel_timer(HAND_OVER)
+            self.waiting.done(self.channel_id)
+            self.states.move(CallState.IN_DIALPLAN, "in the fallback route, taken there by another")
+            return
+        # Gone, or ARI cannot say: closed as abandoned; the fallback journal's lines correct it if it was there.
+        await self._finish(_abandoned(self.before_fallback), caller_gone=True)
+
     async def _hand_over(self) -> None:
         """One try at continuing the caller in the fallback route; on failure the next try is timed."""
         self._cancel_timer(HAND_OVER)  # fired (this try), or overtaken by a reconnect or a stop

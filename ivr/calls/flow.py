@@ -21,7 +21,7 @@ from app.live import events as live
 from ivr.calls import events as ev
 from ivr.calls.casestore import AttemptKey, CaseStore
 from ivr.calls.connecting import CONNECTING, Connecting, _outcome
-from ivr.calls.endings import Endings, _abandoned
+from ivr.calls.endings import Endings
 from ivr.calls.forwarding import Forwarding
 from ivr.calls.handover import Waiting
 from ivr.calls.port import CallControl
@@ -124,8 +124,8 @@ class CallFlow(Connecting, Endings):
         if isinstance(event, ev.CallerHungUp):
             await self._caller_gone()
         elif isinstance(event, ev.CallerLeftApp):
-            if self.states.state is CallState.HANDING_OVER:  # it left on its own before we could hand it over
-                await self._finish(_abandoned(self.before_fallback), caller_gone=True)
+            if self.states.state is CallState.HANDING_OVER:  # it left before our hand-over worked
+                await self._left_while_handing_over()
             elif self.states.state is not CallState.IN_DIALPLAN:  # there, it left because we sent it
                 await self._caller_gone()
         elif isinstance(event, ev.HandOverDue):

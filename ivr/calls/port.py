@@ -40,6 +40,10 @@ class CallControl(Protocol):
         ``keep`` files it; the recording leaves Asterisk only once ``keep`` answered truthy.
         """
 
+    async def in_fallback_route(self) -> bool:
+        """Whether the caller, who left our app on its own, is now in the fallback route (the watchdog sent it,
+        or a continue whose answer was lost did), and followed there to its end; False when it is gone."""
+
     async def to_fallback(self, line: str) -> None:
         """Hand the caller to the dialplan fallback route (humans of last resort).
 

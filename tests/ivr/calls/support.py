@@ -35,6 +35,7 @@ class FakePort:
         self.refuse: set[str] = set()  # dial strings that fail at once ("*": all of them)
         self.recording = recording
         self.on_answer = None  # called when the caller is answered
+        self.in_fallback = False  # where a caller who left the app on its own is found
 
     def _note(self, method: str, *args) -> None:
         self.requests.append((method, *args))
@@ -77,6 +78,10 @@ class FakePort:
         if self.recording:
             self.kept = await keep(self.recording)
         return self.recording
+
+    async def in_fallback_route(self) -> bool:
+        self._note("in_fallback_route")
+        return self.in_fallback
 
     async def to_fallback(self, line: str) -> None:
         self._note("to_fallback", line)

@@ -382,6 +382,21 @@ async def test_leaving_the_app_before_the_fallback_handover_ends_the_case(new_ca
     assert (call.case().status, call.case().disposition) == ("ended", "abandoned-while-forwarding")
 
 
+async def test_a_caller_the_watchdog_took_while_we_were_handing_over_is_followed_in_the_fallback_route(new_call, port):
+    """Found by review: leaving the app while being handed over was always taken for a hang-up."""
+    port.fail["to_fallback"] = PortError("ARI unreachable")
+    call = await new_call("112").start()
+    await call.press("1")
+    await call.send(ev.ServiceStopping())
+    assert call.flow.states.state is CallState.HANDING_OVER
+    port.in_fallback = True  # the watchdog continued it to [siaga-fallback]
+    await call.send(ev.CallerLeftApp())
+    assert call.flow.states.state is CallState.IN_DIALPLAN and call.case().status != "ended"
+    assert call.flow.waiting.status()["handing_over"] == 0 and "hand-over" not in call.flow.timers  # no more tries
+    await call.send(ev.CallerHungUp())  # the end of the call in the fallback route
+    assert (call.case().status, call.case().disposition) == ("ended", "fallback")
+
+
 # -- the case store failing -----------------------------------------------------
 async def test_a_caller_still_reaches_the_fallback_route_when_the_case_cannot_be_written(new_call, store, port):
     break_store(store, "open")
