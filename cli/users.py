@@ -23,7 +23,8 @@ app = group()
 ROLE_HELP = f"The user's role: {', '.join(ROLES)} (each may do what the ones before it may)."
 
 
-def _ready(settings: Settings):
+def open_users_session(settings: Settings):
+    """A session on a database with the users table (revision 0004), or exit 1 saying how to get there."""
     session = open_session(settings.database.url)
     if not session.connection().dialect.has_table(session.connection(), "users"):
         session.close()
@@ -53,7 +54,7 @@ def add(
     except service.UserProblem as exc:
         raise UserError(str(exc)) from None
     settings = load_settings()
-    with _ready(settings) as session:
+    with open_users_session(settings) as session:
         if service.get_user(session, name) is not None:
             raise UserError(f"user {name!r} already exists")
         try:
@@ -68,7 +69,7 @@ def add(
 def disable(name: str = typer.Argument(..., help="The user to disable.")) -> None:
     """Disable a user: they cannot log in, and their sessions and tokens stop working at once."""
     settings = load_settings()
-    with _ready(settings) as session:
+    with open_users_session(settings) as session:
         try:
             changed = service.disable_user(session, name)
         except service.UserNotFound as exc:
@@ -83,7 +84,7 @@ def disable(name: str = typer.Argument(..., help="The user to disable.")) -> Non
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print a JSON array (times in UTC).")) -> None:
     """List users by name (times in Badung, WITA)."""
-    with _ready(load_settings()) as session:
+    with open_users_session(load_settings()) as session:
         users = [service.user_as_dict(u) for u in service.list_users(session)]
     if as_json:
         typer.echo(json.dumps(users, indent=2, ensure_ascii=False))
@@ -105,7 +106,7 @@ def demo(profile: Profile | None = profile_option()) -> None:
     settings = load_settings(profile)
     if not settings.demo:
         raise UserError("the demo users exist only in the demo profile (use --profile demo)")
-    with _ready(settings) as session:
+    with open_users_session(settings) as session:
         created = ensure_demo_users(session)
     names = ", ".join(name for name, _ in DEMO_USERS)
     typer.echo(f"demo users: {names} (password siaga-demo)" + ("" if created else "; all were there"))
