@@ -132,6 +132,7 @@ def import_models() -> type[SQLModel]:
     import app.audit.models  # noqa: F401
     import app.cases.models  # noqa: F401
     import app.directory.models  # noqa: F401
+    import app.users.models  # noqa: F401
 
     return SQLModel
 

@@ -24,6 +24,7 @@ from pydantic_settings import (
 from app import paths
 
 DEMO_SECRET = "siaga-demo"
+WEBAPP_SECRET_MIN = 32
 
 
 class SettingsError(ValueError):
@@ -71,6 +72,22 @@ class WatchdogSettings(BaseModel):
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
+
+
+class WebAppSettings(BaseModel):
+    """The web application for call-takers (``siaga web``; docs/WEB.md). ``web`` is the call service's /healthz."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    session_hours: float = Field(12.0, gt=0)  # a page session lasts one shift, then the login page again
+    token_minutes: float = Field(60.0, gt=0)  # API bearer tokens (OAuth2 password flow)
+    # Wrong passwords allowed within the window, per user name and per client address; then 429.
+    login_attempts: int = Field(5, ge=1)
+    login_attempts_per_address: int = Field(20, ge=1)
+    login_window_seconds: float = Field(300.0, gt=0)
+    # Signs tokens and session cookies; unset: generated once into var/secrets/web-secret (0600).
+    secret: SecretStr | None = None
+    secret_file: Path = paths.VAR / "secrets" / "web-secret"
 
 
 class DatabaseSettings(BaseModel):
@@ -151,6 +168,7 @@ class Settings(BaseSettings):
     sip: SipSettings = Field(default_factory=SipSettings)
     asterisk: AsteriskSettings = Field(default_factory=AsteriskSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    webapp: WebAppSettings = Field(default_factory=WebAppSettings)
     watchdog: WatchdogSettings = Field(default_factory=WatchdogSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
@@ -208,6 +226,32 @@ class Settings(BaseSettings):
                 )
             else:
                 problems.append(f"{source_of(key)}: refused outside the demo profile: {why} (the rule: {RULE})")
+        if problems:
+            raise SettingsError("\n".join(problems))
+
+    def check_webapp(self) -> None:
+        """Refuse to serve the web app with a guessable signing secret or demo users beyond loopback.
+
+        The demo users' password is the well-known demo password: the demo profile
+        may serve them only while ``webapp.host`` is loopback (``web.auth`` also
+        refuses that password at every login outside that case).
+        """
+        from app.passwords import is_loopback
+        from app.settings_errors import source_of
+
+        problems = []
+        secret = self.webapp.secret
+        if secret is not None and len(secret.get_secret_value()) < WEBAPP_SECRET_MIN:
+            problems.append(
+                f"{source_of(('webapp', 'secret'))}: shorter than {WEBAPP_SECRET_MIN} characters "
+                "(unset it to have one generated, or use `openssl rand -base64 48`)"
+            )
+        if self.demo and not is_loopback(self.webapp.host):
+            problems.append(
+                f"{source_of(('webapp', 'host'))}: refused while webapp.host is {self.webapp.host!r}, not loopback: "
+                "the demo users have the demo profile's well-known password (bind webapp.host to 127.0.0.1, "
+                "or run outside the demo profile with users of your own)"
+            )
         if problems:
             raise SettingsError("\n".join(problems))
 

@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from cli import audit, cases, db, directory, errors, logs, provision, retention, system
+from cli import audit, cases, db, directory, errors, logs, provision, retention, system, users
 from cli.options import group
 
 cli = group(help="Siaga: the 112 / 14084 command-center call platform of Badung regency.")
@@ -18,6 +18,7 @@ cli.add_typer(db.app, name="db", help="Create or upgrade the database schema.")
 cli.add_typer(audit.app, name="audit", help="Read the audit log of supervisor and admin actions.")
 cli.add_typer(logs.app, name="logs", help="Rotate the Asterisk instance's log files.")
 cli.add_typer(retention.app, name="retention", help="Remove caller data past its retention period.")
+cli.add_typer(users.app, name="users", help="Add, list and disable the web app's users.")
 provision.register(cli)
 system.register(cli)
 

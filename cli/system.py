@@ -74,6 +74,9 @@ def register(cli: typer.Typer) -> None:
     """Add the system commands to the top-level CLI."""
     cli.command("serve")(serve)
     cli.command("watchdog")(watchdog)
+    from cli import web as web_cmd
+
+    cli.command("web")(web_cmd.web)
     from cli import dial as dial_cmd
     from cli import run as run_cmd
 

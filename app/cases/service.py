@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from app.cases.models import DISPOSITIONS, LANGUAGES, OUTCOMES, STATUSES, Attempt, Case, CaseEvent
 from app.clock import as_utc, regency_date, utcnow
@@ -109,6 +109,32 @@ def list_cases(session: Session, *, limit: int | None = None, line: str | None =
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query))
+
+
+def find_cases(
+    session: Session,
+    *,
+    line: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Case], int]:
+    """One page of the cases received in ``[since, until)`` on that line and in that status, newest first,
+    and how many there are in all."""
+    query = select(Case)
+    if line is not None:
+        query = query.where(Case.line == line)
+    if status is not None:
+        query = query.where(Case.status == status)
+    if since is not None:
+        query = query.where(Case.received_at >= as_utc(since))
+    if until is not None:
+        query = query.where(Case.received_at < as_utc(until))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    page = query.order_by(col(Case.received_at).desc(), col(Case.id).desc()).offset(offset).limit(limit)
+    return list(session.exec(page)), total
 
 
 def attempts_of(session: Session, case_ids: list[int]) -> list[Attempt]:

@@ -36,6 +36,12 @@ CASES = [
     (["serve", "--log-level", "LOUD"], {}, 2, "LOUD"),
     (["cases", "list"], {"SIAGA_ARI__PORT": "abc"}, 2, "SIAGA_ARI__PORT"),
     (["nosuchcommand"], {}, 2, "nosuchcommand"),
+    (["users", "add", "Wayan Sudirta", "--role", "agent"], {}, 2, "'Wayan Sudirta' is not a user name"),
+    (["users", "add", "wayan", "--role", "king"], {}, 2, "there is no role 'king'"),
+    (["users", "add", "wayan"], {}, 2, "--role"),
+    (["users", "disable", "nobody"], {}, 1, "no user 'nobody'"),
+    (["web", "--profile", "staging"], {}, 2, "staging"),
+    (["web"], {"SIAGA_WEBAPP__PORT": "eighty"}, 2, "SIAGA_WEBAPP__PORT"),
 ]
 
 

@@ -1,0 +1,1 @@
+"""The web application for call-takers, supervisors and admins (``siaga web``). Imports ``app`` only."""

@@ -1,0 +1,77 @@
+"""The web application's composition root: ``create_app(settings)`` builds the database, key and limits once.
+
+The API reference is at /docs, rendered here from the OpenAPI document
+(/openapi.json) without scripts: FastAPI's own docs pages load theirs from a CDN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import db
+from app.settings import Settings
+from web import api, pages
+from web.context import WebContext
+from web.deps import LoginRequired
+from web.ratelimit import LoginLimiter
+from web.secret import signing_key
+
+HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),  # case data and tokens stay out of browser and proxy caches
+    (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+]
+
+
+def create_app(settings: Settings, engine: Engine | None = None, key: bytes | None = None) -> FastAPI:
+    webapp = settings.webapp
+    engine = engine or db.make_engine(settings.database.url)
+    ctx = WebContext(
+        settings=settings,
+        key=key or signing_key(settings),
+        sessions=db.session_factory(engine),
+        limiter=LoginLimiter(webapp.login_attempts, webapp.login_attempts_per_address, webapp.login_window_seconds),
+    )
+    app = FastAPI(title="Siaga", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.state.ctx = ctx
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, exc: LoginRequired):
+        return pages.login_redirect(exc.then)
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs(request: Request):
+        return pages.templates.TemplateResponse(request, "docs.html", {"doc": app.openapi()})
+
+    app.add_middleware(_SecurityHeaders)
+    return app
+
+
+class _SecurityHeaders:
+    """The same protective headers on every answer, errors included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
