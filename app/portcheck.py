@@ -16,6 +16,7 @@ PORTS = (
     ("SIP", socket.SOCK_DGRAM, "SIAGA_SIP__PORT", 5060, "SIAGA_SIP__BIND_HOST"),
     ("Asterisk HTTP/ARI", socket.SOCK_STREAM, "SIAGA_ARI__PORT", 8088, "SIAGA_ARI__HOST"),
     ("health endpoint", socket.SOCK_STREAM, "SIAGA_WEB__PORT", 8000, "SIAGA_WEB__HOST"),
+    ("web application", socket.SOCK_STREAM, "SIAGA_WEBAPP__PORT", 8080, "SIAGA_WEBAPP__HOST"),
 )
 
 

@@ -68,13 +68,15 @@ def run(
             asterisk.stop()
         raise typer.Exit(2) from None
     watchdog = _start_watchdog(settings)
+    webapp = _start_web(settings)
     _banner(settings, directory)
     try:
         asyncio.run(_until_signal(service.run))
     finally:
-        typer.echo("stopping the watchdog and Asterisk ...", err=True)
-        watchdog.terminate()
-        watchdog.wait(10)
+        typer.echo("stopping the web application, the watchdog and Asterisk ...", err=True)
+        for process in (webapp, watchdog):
+            process.terminate()
+            process.wait(10)
         asterisk.stop()
         typer.echo("stopped.", err=True)
 
@@ -88,6 +90,8 @@ def _ports_of(settings) -> dict[str, str]:
         "SIAGA_ARI__HOST": settings.ari.host,
         "SIAGA_WEB__PORT": str(settings.web.port),
         "SIAGA_WEB__HOST": settings.web.host,
+        "SIAGA_WEBAPP__PORT": str(settings.webapp.port),
+        "SIAGA_WEBAPP__HOST": settings.webapp.host,
     }
 
 
@@ -95,6 +99,14 @@ def _start_watchdog(settings) -> subprocess.Popen:
     """A separate process: if this one dies, callers still reach the fallback route."""
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "siaga"), "watchdog", "--profile", settings.profile],
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _start_web(settings) -> subprocess.Popen:
+    """The web application, a process of its own: its crash or restart never touches a call."""
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "siaga"), "web", "--profile", settings.profile],
         stdin=subprocess.DEVNULL,
     )
 
@@ -116,6 +128,8 @@ def _banner(settings, directory) -> None:
         f"Siaga is running ({settings.profile} profile). Ctrl-C stops everything.",
         "  try a call:       .venv/bin/siaga dial 112 --press 9,1,2",
         "  read the cases:   .venv/bin/siaga cases list",
+        f"  web application:  http://{settings.webapp.host}:{settings.webapp.port}/"
+        + (" (demo users agent-1 ... agent-4, supervisor-1, admin; password siaga-demo)" if settings.demo else ""),
         f"  softphone caller: send calls to sip:112@{sip} from {settings.sip.trunk_match} (the trunk)",
         f"  unit phone:       register as <unit id>@{sip}, e.g. {directory.units[0].id}"
         + (f" / password {settings.sip.endpoint_password.get_secret_value()}" if settings.demo else ""),

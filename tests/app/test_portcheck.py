@@ -24,7 +24,12 @@ def taken(kind: int) -> socket.socket:
 def test_free_ports_say_nothing():
     with taken(socket.SOCK_STREAM) as probe:
         port = probe.getsockname()[1]
-    env = {"SIAGA_SIP__PORT": str(port), "SIAGA_ARI__PORT": str(port), "SIAGA_WEB__PORT": str(port)}
+    env = {
+        "SIAGA_SIP__PORT": str(port),
+        "SIAGA_ARI__PORT": str(port),
+        "SIAGA_WEB__PORT": str(port),
+        "SIAGA_WEBAPP__PORT": str(port),
+    }
     assert portcheck.busy(env) == []
 
 
@@ -34,6 +39,7 @@ def test_a_held_port_is_named_with_the_process_that_holds_it():
             "SIAGA_SIP__PORT": str(sip.getsockname()[1]),
             "SIAGA_ARI__PORT": str(ari.getsockname()[1]),
             "SIAGA_WEB__PORT": "0",
+            "SIAGA_WEBAPP__PORT": "0",
         }
         found = portcheck.busy(env)
     me = f"(pid {os.getpid()})"

@@ -53,6 +53,7 @@ def demo(tmp_path_factory):
         "SIAGA_SIP__RTP_START": str(rtp),
         "SIAGA_SIP__RTP_END": str(rtp + 999),
         "SIAGA_WEB__PORT": str(free_port(socket.SOCK_STREAM)),
+        "SIAGA_WEBAPP__PORT": str(free_port(socket.SOCK_STREAM)),
         "SIAGA_JOURNAL_DIR": str(tmp / "journal"),
         "SIAGA_RECORDINGS_DIR": str(tmp / "recordings"),
         "DATABASE_URL": f"sqlite:///{tmp / 'cases.db'}",
