@@ -102,16 +102,17 @@ class CallFlow(Connecting, Endings):
         followed to its end, which closes the case and files the recording.
         """
         self.adopted_leg = connected_leg  # first: should the records fail, it still is never sent away
+        if connected_leg:  # and followed as a conversation, so that the end of its leg is seen whatever fails
+            self.states.move(CallState.CONNECTED, f"resumed after restart, talking on leg {connected_leg}")
         self.ticket = await self.store.find_by_channel(self.channel_id) or await self.store.open(
             line=self.line, caller_number=self.caller_number, channel_id=self.channel_id, received_at=utcnow()
         )
-        self.states = CallStates(self.ticket)
+        self.states.ticket = self.ticket
         self.notify(live.CallResumed(self.ticket, line=self.line, caller_number=self.caller_number))
         if connected_leg:
             answered = self.store.answered_attempt(self.ticket)
             if answered is not None:  # its end time is written when the conversation ends
                 self.attempts[connected_leg] = answered
-            self.states.move(CallState.CONNECTED, f"resumed after restart, talking on leg {connected_leg}")
             await self.store.event(self.ticket, "resumed", {"channel": self.channel_id, "connected_leg": connected_leg})
             return
         self.states.move(CallState.IVR, "resumed after restart")

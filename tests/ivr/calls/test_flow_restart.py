@@ -54,3 +54,14 @@ async def test_a_conversation_found_after_a_restart_is_never_pulled_out_even_whe
     await after._guarded(after.flow.adopt(connected_leg="leg1"))  # fails: fail_safe runs
     await after.send(ev.ServiceStopping(), ev.ServiceResumed())
     assert port.sent("to_fallback") == []
+
+
+async def test_a_conversation_found_after_a_restart_whose_records_fail_still_ends_with_its_agency(new_call, port):
+    """Found by review: the adopt failed before CONNECTED, so the agency's hang-up was ignored and the
+    caller stayed alone in the bridge."""
+    after = new_call()
+    break_store(after.store, "open")
+    await after._guarded(after.flow.adopt(connected_leg="leg1"))  # fails: fail_safe runs
+    assert after.flow.states.state is CallState.CONNECTED
+    await after.send(ev.LegEnded("leg1", NORMAL_CLEARING, "Normal Clearing"))
+    assert port.sent("hangup_caller") == [()] and after.flow.finished
