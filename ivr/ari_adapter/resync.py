@@ -26,6 +26,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from ivr.ari import errors
 from ivr.ari_adapter import ids
 from ivr.calls import events as ev
 from ivr.calls.handover import retry_delay
@@ -149,8 +150,25 @@ class Resync:
             if key not in self.router.workers:
                 log.warning("resync: caller %s is talking on agency leg %s; adopted as connected", channel["id"], leg)
                 await self.adopt_connected(channel, key, leg)
+                await self._still_there(key, channel["id"], leg)
         elif ids.key_of(channel["id"]) is None:
             log.warning("resync: %s is bridged and stays connected (not tracked after restart)", channel["id"])
+
+    async def _still_there(self, key: str, caller: str, leg: str) -> None:
+        """An end that came between the bridge list and the adoption found no call to go to: look again."""
+        worker = self.router.workers.get(key)
+        if worker is None:
+            return
+        for channel_id, gone in (
+            (ids.leg_channel_id(key, leg), ev.LegEnded(leg, 0, "gone during the resync")),
+            (caller, ev.CallerHungUp()),
+        ):
+            try:
+                await self.client.get_channel(channel_id)
+            except errors.AriNotFound:
+                worker.post(gone)
+            except Exception as exc:  # ARI failing: its end will be found by a later resync or leftovers
+                log.error("resync: cannot look at %s again (%s)", channel_id, exc)
 
     async def _orphan_leg(self, channel: dict) -> None:
         if ids.key_of(channel["id"]) in self.router.workers:

@@ -201,3 +201,27 @@ async def test_calls_known_at_a_reconnect_are_told_even_when_the_first_pass_cann
     workers = {w.caller: w for w in router.workers.values()}
     assert await workers[gone["id"]].flow.until_seen(1) == [ev.CallerHungUp()]
     assert await workers[here["id"]].flow.until_seen(1) == [ev.ServiceResumed()]
+
+
+async def test_an_agency_hang_up_between_the_bridge_list_and_the_adoption_is_not_lost(adopted):
+    """Found by review: with the resync beside the event reader, that leg's end found no call to go to."""
+    from ivr.ari import errors
+
+    caller, leg = channel("1764215000.38"), leg_channel(KEY, "leg1", state="Up")
+    ari = FakeAri([caller, leg], [{"id": ids.bridge_id(KEY), "channels": [caller["id"], leg["id"]]}])
+    resync, router = resync_for(ari, adopted)
+
+    async def adopt_connected(chan: dict, key: str, leg_name: str) -> None:
+        router.start_call(stasis_start(chan, "112"), resumed=True, key=key, connected_leg=leg_name)
+        ari.channels = [caller]  # the agency hung up meanwhile; its ChannelDestroyed went nowhere
+
+    async def get_channel(channel_id: str) -> dict:
+        for c in ari.channels:
+            if c["id"] == channel_id:
+                return c
+        raise errors.AriNotFound(404, "GET", f"/channels/{channel_id}", "Channel not found")
+
+    resync.adopt_connected, ari.get_channel = adopt_connected, get_channel
+    await resync.run()
+    [worker] = router.workers.values()
+    assert await worker.flow.until_seen(1) == [ev.LegEnded("leg1", 0, "gone during the resync")]
