@@ -21,6 +21,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.files import private_dir, write_private
+
 log = logging.getLogger("siaga.journal")
 
 READ_AT_ONCE = 1 << 20  # bytes read per round: a long backlog is read in rounds, memory stays bounded
@@ -78,13 +80,10 @@ def load_position(path: Path, journal: Path) -> Position | None:
 
 
 def save_position(path: Path, position: Position) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w") as fh:
-        json.dump({"inode": position.inode, "offset": position.offset, "mtime_ns": position.mtime_ns}, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
+    """Replace the position file whole, durably (file and folder synced): a position that went back after a
+    crash would read lines again."""
+    text = json.dumps({"inode": position.inode, "offset": position.offset, "mtime_ns": position.mtime_ns})
+    write_private(private_dir(path.parent) / path.name, text, fsync=True)
 
 
 def rotated(journal: Path) -> list[Path]:
