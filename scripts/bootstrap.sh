@@ -174,8 +174,10 @@ STAMP=$VENV/.siaga-lock.sha256
 HASH=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$HASH" ]; then
     say "requirements.lock changed: installing it into .venv"
-    "$VENV/bin/pip" install --disable-pip-version-check --progress-bar on --require-hashes -r requirements.lock
-    "$VENV/bin/pip" install --disable-pip-version-check --no-deps -e .
+    # One line per package fetched or built; none for the ones already there.
+    "$VENV/bin/pip" install --disable-pip-version-check --require-hashes -r requirements.lock 2>&1 \
+        | { grep -v -E '^(Requirement already satisfied|Looking in (indexes|links))' || true; }
+    "$VENV/bin/pip" install --disable-pip-version-check --quiet --no-deps -e .
     echo "$HASH" >"$STAMP"
 fi
 ok "$("$VENV/bin/python" --version), dependencies as in requirements.lock"
