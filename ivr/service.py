@@ -8,6 +8,7 @@ needs; no module creates its own clients.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import cast
 
@@ -48,6 +49,14 @@ from ivr.surge import SurgeGuard
 from ivr.surge import levels as surge_levels
 
 log = logging.getLogger("siaga.service")
+
+
+def health_server(app, host: str, port: int) -> uvicorn.Server:
+    """The /healthz server, leaving SIGINT and SIGTERM to the caller: uvicorn's ``serve()`` would take them
+    and stop first, so /healthz went away before the callers were handed over (and the watchdog moved in)."""
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    return server
 
 
 class CallService:
@@ -264,11 +273,7 @@ class CallService:
 
     async def run(self, stop: asyncio.Event) -> None:
         web = self.settings.web
-        server = uvicorn.Server(
-            uvicorn.Config(health_app(self.status), host=web.host, port=web.port, log_level="warning", lifespan="off")
-        )
-        # uvicorn < 0.29 only; later ones have no such method (serve() captures SIGINT/SIGTERM itself).
-        server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # the caller owns signals
+        server = health_server(health_app(self.status), web.host, web.port)
         tasks = [
             asyncio.create_task(server.serve(), name="health"),
             asyncio.create_task(self.live.run(), name="live-events"),
