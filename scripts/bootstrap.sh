@@ -222,15 +222,16 @@ at 127.0.0.1): use IP addresses for the trunk. Delete the folder and re-run
 fi
 
 # ---------------------------------------------------------------------------
-step "Prompts"
-"$VENV/bin/siaga" prompts render
-
-# ---------------------------------------------------------------------------
 step "Database schema"
 if "$VENV/bin/siaga" db --help >/dev/null 2>&1; then
     "$VENV/bin/siaga" db upgrade
 else
     warn "skipped: 'siaga db' is not available yet"
 fi
+
+# ---------------------------------------------------------------------------
+# After the schema: rendering prompts writes an audit entry.
+step "Prompts"
+"$VENV/bin/siaga" prompts render
 
 printf '%sbootstrap done in %ds%s\n' "$G" $((SECONDS - STARTED)) "$N"
