@@ -52,7 +52,7 @@ class FlowBase:
     before_fallback: CallState
 
     # -- steps one part of the flow takes from another ---------------------------------
-    async def _record_choices(self, chosen: list, *more: dict) -> None:
+    def _choice_ops(self, chosen: list) -> list[dict]:
         raise NotImplementedError
 
     async def _to_fallback(self, why: str) -> None:

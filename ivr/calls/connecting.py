@@ -52,9 +52,10 @@ class Connecting(FlowBase):
         try:
             self.connecting_prompt = True
             await self.port.play(prompt, fwd.language, CONNECTING)
-        finally:  # the records follow the prompt (written even if it failed), in the same order as ever
-            await self._record_choices(
-                chosen or [],
+        finally:  # the records follow the prompt (written even if it failed), in the order things happened
+            choices = self._choice_ops(chosen or [])
+            await self.store.write(
+                *choices,
                 self.store.update_op(self.ticket, **fields),
                 self.store.event_op(self.ticket, "ivr.completed", {"reason": fwd.reason, "route": fwd.category}),
             )

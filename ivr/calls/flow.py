@@ -194,8 +194,14 @@ class CallFlow(Connecting, Endings):
         finally:  # recorded even when the prompt could not be played (the caller hung up)
             await self._record_choices(chosen)
 
-    async def _record_choices(self, chosen: list, *more: dict) -> None:
-        """The choices made (and ``more`` ops after them), in one journal write."""
+    async def _record_choices(self, chosen: list) -> None:
+        """The choices made, in one journal write."""
+        ops = self._choice_ops(chosen)
+        if ops:
+            await self.store.write(*ops)
+
+    def _choice_ops(self, chosen: list) -> list[dict]:
+        """The ops recording ``chosen`` (emptied): stamped now, before any op that follows them."""
         ops = [
             op
             for a in chosen
@@ -205,5 +211,4 @@ class CallFlow(Connecting, Endings):
             )
         ]
         chosen.clear()
-        if ops or more:
-            await self.store.write(*ops, *more)
+        return ops

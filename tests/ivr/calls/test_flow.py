@@ -42,6 +42,8 @@ async def test_choosing_medical_in_kuta_stores_the_choices_and_dials_the_nearest
     assert case.forwarded_at is not None and case.ivr_completed_at is not None
     selects = [e.detail for e in call.events("ivr.select")]
     assert selects == [{"language": "id"}, {"category": "medical"}, {"district": "kuta"}]
+    kinds = call.kinds()  # in the order they happened (at, then id): the last choice, then the IVR's end
+    assert kinds.index("ivr.completed") > max(i for i, k in enumerate(kinds) if k == "ivr.select")
     assert call.flow.states.state is CallState.FORWARDING
 
     nearest = route(directory, "112", "medical", "kuta")[0]
