@@ -29,7 +29,7 @@ CSP = [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self'",
+    "img-src 'self' data:",  # Swagger UI's stylesheet draws its icons as data: SVGs; data: reaches no host
     "font-src 'self'",
     "connect-src 'self'",
     "object-src 'none'",

@@ -10,7 +10,7 @@ CSP = {
     "default-src": "'self'",
     "script-src": "'self'",
     "style-src": "'self'",
-    "img-src": "'self'",
+    "img-src": "'self' data:",  # Swagger UI's icons
     "font-src": "'self'",
     "connect-src": "'self'",  # CSP Level 3: also ws:// and wss:// to this host and port
     "object-src": "'none'",
