@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provision everything Siaga needs on a Debian 12 machine, idempotently:
-# system packages, PostgreSQL and Redis (only when nothing answers on their
-# ports), the Python venv, Asterisk 22 (a host binary, else a Debian-sid
+# system packages (Chromium for the browser tests among them), PostgreSQL and
+# Redis (only when nothing answers on their ports), the Python venv, the web
+# app's front-end packages (npm, web/package-lock.json), Asterisk 22 (a host binary, else a Debian-sid
 # chroot in .asterisk/root), the prompts and the database schema.
 # A second run only checks, and takes a few seconds.
 #
@@ -17,8 +18,8 @@ VAR=$ROOT/var
 VENV=$ROOT/.venv
 CHROOT=$ROOT/.asterisk/root
 TEST_DB=siaga_test
-PACKAGES=(python3 python3-venv debootstrap debian-archive-keyring sip-tester espeak-ng sox)
-STEPS=7
+PACKAGES=(python3 python3-venv debootstrap debian-archive-keyring sip-tester espeak-ng sox chromium)
+STEPS=8
 STEP=0
 STARTED=$SECONDS
 export DEBIAN_FRONTEND=noninteractive
@@ -181,6 +182,25 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$HASH" ]; then
     echo "$HASH" >"$STAMP"
 fi
 ok "$("$VENV/bin/python" --version), dependencies as in requirements.lock"
+
+# ---------------------------------------------------------------------------
+step "Front-end packages (web/node_modules)"
+# Node.js and npm only install and bundle these; the web app serves the files itself.
+# Debian's packages where the machine has none of its own (an npm from elsewhere counts).
+command -v npm >/dev/null || apt_install nodejs npm
+# Exact versions and hashes come from web/package-lock.json; package.json's postinstall
+# bundles JsSIP for the browser. The stamp lives in node_modules, which npm ci replaces whole.
+NPM_STAMP=$ROOT/web/node_modules/.siaga-lock.sha256
+NPM_HASH=$(cat web/package.json web/package-lock.json | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$NPM_STAMP" 2>/dev/null)" != "$NPM_HASH" ]; then
+    say "web/package-lock.json changed: npm ci in web/"
+    # SCARF_ANALYTICS: swagger-ui-dist's install-time telemetry, for an npm that would run it.
+    (cd web && SCARF_ANALYTICS=false npm ci --omit=dev --no-audit --no-fund --loglevel=error) 2>&1 \
+        | { grep -v -E '^(> |$)' || true; } | sed 's/^/      /'
+    [ -f web/node_modules/.siaga/jssip.min.js ] || die "npm ci in web/ did not bundle JsSIP (web/package.json's postinstall)"
+    echo "$NPM_HASH" >"$NPM_STAMP"
+fi
+ok "node $(node --version), npm $(npm --version), packages as in web/package-lock.json"
 
 # ---------------------------------------------------------------------------
 step "Asterisk 22"

@@ -1,7 +1,10 @@
 """The web application's composition root: ``create_app(settings)`` builds the database, key and limits once.
 
-The API reference is at /docs, rendered here from the OpenAPI document
-(/openapi.json) without scripts: FastAPI's own docs pages load theirs from a CDN.
+The API reference is at /docs: Swagger UI from web/node_modules (web/vendor.py)
+over /openapi.json. FastAPI's own docs pages load theirs from a CDN, which the
+Content-Security-Policy below forbids: every script, style, image and connection
+comes from this site. In CSP Level 3 'self' also admits ws:// and wss:// to this
+same host and port, which the softphone's SIP over WebSocket will use.
 """
 
 from __future__ import annotations
@@ -16,18 +19,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import db
 from app.settings import Settings
-from web import api, pages
+from web import api, pages, vendor
 from web.context import WebContext
 from web.deps import LoginRequired
 from web.ratelimit import LoginLimiter
 from web.secret import signing_key
 
+CSP = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",  # Swagger UI's stylesheet draws its icons as data: SVGs; data: reaches no host
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+]
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),  # case data and tokens stay out of browser and proxy caches
-    (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+    (b"content-security-policy", "; ".join(CSP).encode()),
 ]
 
 
@@ -44,6 +59,8 @@ def create_app(settings: Settings, engine: Engine | None = None, key: bytes | No
     app.state.ctx = ctx
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(vendor.router)  # before the /static mount, which would answer its paths first
+    vendor.check()
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
 
     @app.exception_handler(LoginRequired)
@@ -52,7 +69,8 @@ def create_app(settings: Settings, engine: Engine | None = None, key: bytes | No
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
     def docs(request: Request):
-        return pages.templates.TemplateResponse(request, "docs.html", {"doc": app.openapi()})
+        swagger = vendor.present("swagger-ui/swagger-ui-bundle.js", "swagger-ui/swagger-ui.css")
+        return pages.templates.TemplateResponse(request, "docs.html", {"doc": app.openapi(), "swagger": swagger})
 
     app.add_middleware(_SecurityHeaders)
     return app

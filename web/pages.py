@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from app.cases import service as cases
 from app.cases.views import cases_as_dicts
 from app.clock import local_text
-from web import tokens
+from web import tokens, vendor
 from web.auth import TooManyAttempts, WrongLogin, login
 from web.context import WebContext
 from web.deps import LOGIN_COOKIE, SESSION_COOKIE, AgentPage, ContextDep, SessionDep, role
@@ -140,7 +140,10 @@ def logout(
 def home(request: Request, page: AgentPage, session: SessionDep):
     """Who is logged in, and the latest cases (times in Badung, WITA)."""
     latest = cases_as_dicts(session, cases.list_cases(session, limit=LATEST))
-    return templates.TemplateResponse(request, "home.html", {"user": page.user, "csrf": page.csrf, "cases": latest})
+    softphone = vendor.present("jssip/jssip.min.js")  # loaded now, used by the softphone to come
+    return templates.TemplateResponse(
+        request, "home.html", {"user": page.user, "csrf": page.csrf, "cases": latest, "softphone": softphone}
+    )
 
 
 def login_redirect(then: str) -> RedirectResponse:

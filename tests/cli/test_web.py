@@ -3,64 +3,29 @@ to start with the demo password where that password is not allowed."""
 
 from __future__ import annotations
 
-import os
-import socket
 import stat
 import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 import pytest
 
-from app import db
 from app.settings import DEMO_SECRET
-from tests.support.waiting import until
-
-SIAGA = Path(sys.executable).parent / "siaga"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.webapp import SIAGA, running_web, web_env
 
 
 @pytest.fixture
 def env(tmp_path):
-    url = f"sqlite:///{tmp_path / 'siaga.db'}"
-    db.migrate(url)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SIAGA_") and k != "DATABASE_URL"}
-    return {
-        **clean,
-        "DATABASE_URL": url,
-        "SIAGA_WEBAPP__PORT": str(free_port()),
-        "SIAGA_WEBAPP__SECRET_FILE": str(tmp_path / "secrets" / "web-secret"),
-    }
-
-
-def answer(base: str) -> httpx.Response | None:
-    try:
-        return httpx.get(f"{base}/login", timeout=1)
-    except httpx.TransportError:
-        return None
+    return web_env(tmp_path)
 
 
 def test_siaga_web_serves_and_a_demo_user_logs_in_over_http(env, tmp_path):
-    base = f"http://127.0.0.1:{env['SIAGA_WEBAPP__PORT']}"
-    process = subprocess.Popen([str(SIAGA), "web", "--profile", "demo"], env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        until(lambda: process.poll() is not None or answer(base), 30, "siaga web to answer")
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+    with running_web(env, "--profile", "demo") as base:
         token = httpx.post(f"{base}/api/auth/token", data={"username": "agent-1", "password": DEMO_SECRET}).json()
         me = httpx.get(f"{base}/api/me", headers={"Authorization": f"Bearer {token['access_token']}"})
         assert me.json() == {"name": "agent-1", "role": "agent"}
         assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "Siaga"
         secret = tmp_path / "secrets" / "web-secret"
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and len(secret.read_text().strip()) >= 48
-    finally:
-        process.terminate()
-        process.wait(15)
 
 
 @pytest.mark.parametrize(
