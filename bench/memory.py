@@ -26,45 +26,14 @@ from pathlib import Path
 from app import db, paths
 from app.directory.loader import load_directory
 from app.live.publisher import LivePublisher
-from ivr.calls import events as ev
+from bench.outage import one_call, rss_mib
 from ivr.calls import ticketbook
 from ivr.calls.casestore import CaseStore
-from ivr.calls.flow import CONNECTING, CallFlow
 from ivr.engine.menus import load_menus
-from tests.ivr.calls.support import FakePort
 
 ticketbook.KEEP_ENDED = timedelta(seconds=2)  # as in production the index forgets ended calls (10 min there)
 
 libc = ctypes.CDLL("libc.so.6")
-
-
-def rss() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20
-
-
-async def one(n: int, store, menus, directory, rec: Path, pub: LivePublisher) -> None:
-    port = FakePort()
-    flow = CallFlow(
-        line="112",
-        caller_number=f"08{n:010d}",
-        channel_id=f"17000.{n}",
-        port=port,
-        store=store,
-        menus=menus,
-        directory=directory,
-        recordings_dir=rec,
-        post=lambda e: None,
-        notify=pub.publish,
-    )
-    await flow.start()
-    for d in ("1", "2"):
-        await flow.handle(ev.DigitPressed(d))
-    leg = port.sent("dial")[0][0]
-    await flow.handle(ev.PromptFinished(CONNECTING))
-    await flow.handle(ev.LegRinging(leg))
-    await flow.handle(ev.LegAnswered(leg))
-    await flow.handle(ev.CallerLeftApp())
-    assert flow.finished
 
 
 async def main(total: int, step: int) -> None:
@@ -77,17 +46,17 @@ async def main(total: int, step: int) -> None:
     menus, directory = load_menus(), load_directory(paths.DEMO_DIRECTORY)
     t0 = time.time()
     for n in range(total):
-        await one(n, store, menus, directory, tmp / "rec", pub)
+        await one_call(n, store, menus, directory, tmp / "rec", notify=pub.publish)
         if n % 200 == 0:
             for p in (tmp / "rec").glob("*.wav"):
                 p.unlink()
         if n and n % step == 0:
             store.settle(30)
             gc.collect()
-            before = rss()
+            before = rss_mib()
             libc.malloc_trim(0)
             print(
-                f"{n} calls: rss {before:.1f} MiB, after malloc_trim {rss():.1f} MiB, {time.time() - t0:.0f}s",
+                f"{n} calls: rss {before:.1f} MiB, after malloc_trim {rss_mib():.1f} MiB, {time.time() - t0:.0f}s",
                 flush=True,
             )
     store.settle(30)

@@ -80,8 +80,11 @@ class Outage:
         return last.rss_mib - first.rss_mib, last.traced_mib - first.traced_mib
 
 
-async def one_call(n: int, store: CaseStore, menus, directory, recordings: Path) -> str:
-    """A 112 call: menu choices, one unit rings and answers, the caller hangs up, the recording is filed."""
+async def one_call(n: int, store: CaseStore, menus, directory, recordings: Path, notify=None) -> str:
+    """A 112 call: menu choices, one unit rings and answers, the caller hangs up, the recording is filed.
+
+    ``notify``: where its live events go (none by default).
+    """
     port = FakePort()
     flow = CallFlow(
         line="112",
@@ -93,6 +96,7 @@ async def one_call(n: int, store: CaseStore, menus, directory, recordings: Path)
         directory=directory,
         recordings_dir=recordings,
         post=lambda event: None,
+        **({"notify": notify} if notify is not None else {}),
     )
     await flow.start()
     for digit in ("1", "2"):
