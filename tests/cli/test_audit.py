@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from app import db, paths
 from cli import cli
+from cli.db import _revision
 from tests.app.cases.databases import sqlite_url
 
 runner = CliRunner()
@@ -48,14 +49,6 @@ def test_db_upgrade_records_the_revisions_only_when_it_changed_something(url):
     [entry] = entries()
     assert entry["action"] == "db.upgrade" and entry["detail"]["from"] is None
     assert entry["detail"]["to"] == _revision(url) and entry["detail"]["to"] in first.stdout
-
-
-def _revision(url: str) -> str | None:
-    engine = db.make_engine(url)
-    try:
-        return db.current_revision(engine)
-    finally:
-        engine.dispose()
 
 
 def test_audit_list_limits_and_orders_newest_first(url):
