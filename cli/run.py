@@ -67,8 +67,8 @@ def run(
         if "asterisk" in locals():
             asterisk.stop()
         raise typer.Exit(2) from None
-    watchdog = _start_watchdog(settings)
-    webapp = _start_web(settings)
+    watchdog = _start("watchdog", settings)
+    webapp = _start("web", settings)
     _banner(settings, directory)
     try:
         asyncio.run(_until_signal(service.run))
@@ -95,18 +95,11 @@ def _ports_of(settings) -> dict[str, str]:
     }
 
 
-def _start_watchdog(settings) -> subprocess.Popen:
-    """A separate process: if this one dies, callers still reach the fallback route."""
+def _start(command: str, settings) -> subprocess.Popen:
+    """``siaga <command>`` as a process of its own: the watchdog (if this one dies, callers still reach
+    the fallback route), the web application (its crash or restart never touches a call)."""
     return subprocess.Popen(
-        [str(Path(sys.executable).parent / "siaga"), "watchdog", "--profile", settings.profile],
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def _start_web(settings) -> subprocess.Popen:
-    """The web application, a process of its own: its crash or restart never touches a call."""
-    return subprocess.Popen(
-        [str(Path(sys.executable).parent / "siaga"), "web", "--profile", settings.profile],
+        [str(Path(sys.executable).parent / "siaga"), command, "--profile", settings.profile],
         stdin=subprocess.DEVNULL,
     )
 
