@@ -115,7 +115,7 @@ def render(settings: Settings, directory: Directory, instance_dir: Path, inside:
 
 
 def sip_endpoints(settings: Settings, directory: Directory) -> list[Endpoint]:
-    """Every endpoint that registers to us: operators, fallback-group phones, units."""
+    """Every endpoint that registers to us: operators, fallback-group phones, units, call-takers' SIP phones."""
     wanted: dict[str, tuple[str, str]] = {}
     for n in range(1, settings.asterisk.operators + 1):
         wanted.setdefault(c.operator_endpoint(n), ("operator", f"Operator {n}"))
@@ -126,6 +126,8 @@ def sip_endpoints(settings: Settings, directory: Directory) -> list[Endpoint]:
     for unit in directory.units:
         if unit.endpoint:
             wanted.setdefault(unit.endpoint, ("unit", unit.name))
+    for agent in directory.agents:
+        wanted.setdefault(agent.name, ("agent", f"Agent {agent.name}"))
     for name in wanted:
         if name == c.TRUNK_ENDPOINT or not _NAME.match(name):
             raise ValueError(f"directory: {name!r} cannot be a SIP endpoint name")

@@ -110,6 +110,15 @@ def _cross_check(d: Directory):
         yield from _check_dial(where, unit.dial, endpoints)
     for i, dial in enumerate(d.fallback_group.dial):
         yield from _check_dial(f"fallback_group.dial[{i}]", dial, endpoints)
+    agents: dict[str, int] = {}
+    for i, agent in enumerate(d.agents):
+        where = f"agents[{i}] ({agent.name})"
+        if agent.name in agents:
+            yield where, f"name '{agent.name}' is already used by agents[{agents[agent.name]}]"
+        agents.setdefault(agent.name, i)
+        for phone in (agent.name, f"{agent.name}-web"):
+            if phone in endpoints or phone.startswith("operator-"):
+                yield where, f"its phone '{phone}' is already the endpoint of {endpoints.get(phone, 'an operator')}"
     if not d.fallback_group.dial:
         yield "fallback_group", "dial must list at least one line"
     if "112" not in d.lines:
@@ -123,6 +132,11 @@ def _cross_check(d: Directory):
             if category not in line.categories:
                 yield where, f"category '{category}' is missing"
         for category, route in line.categories.items():
+            if (route.routing or line.routing) == "agents" and not d.agents:
+                yield (
+                    f"{where}.categories.{category}",
+                    "routing 'agents' needs call-takers: the directory lists no agents",
+                )
             if route.agency is None:
                 continue
             if route.agency not in d.agencies:

@@ -36,7 +36,7 @@ class UnitRecord(SQLModel, table=True):
 
 
 class DirectoryPart(SQLModel, table=True):
-    """``districts``, ``fallback_group`` and ``lines``, each as the file has it."""
+    """``districts``, ``fallback_group``, ``lines`` and ``agents``, each as the file has it."""
 
     __tablename__ = "directory_parts"
 

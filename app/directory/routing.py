@@ -53,6 +53,15 @@ def route(directory: Directory, line: str, category: str | None, district: str |
     return [_unit_candidate(u, distance(u)) for u in units] + [fallback_candidate(directory)]
 
 
+def policy(directory: Directory, line: str, category: str | None) -> str:
+    """``agents`` (the caller waits for a call-taker) or ``direct`` (put through to the route at once)."""
+    entry = directory.lines.get(line)
+    if entry is None:
+        return "direct"
+    chosen = entry.categories.get(category) if category is not None else None
+    return (chosen.routing if chosen is not None else None) or entry.routing
+
+
 def _agency_for(directory: Directory, line: str, category: str | None) -> str | None:
     entry = directory.lines.get(line)
     if entry is None or category is None:

@@ -10,6 +10,8 @@ an error, not a default silently used.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -58,14 +60,28 @@ class FallbackGroup(_Strict):
     ring_timeout: int = Field(default=30, ge=3, le=300)
 
 
+# How a line's callers reach people after the IVR: "agents" (they wait in the queue for a
+# command-center call-taker, who dispatches) or "direct" (put through to the unit at once).
+Routing = Literal["agents", "direct"]
+
+
 class CategoryRoute(_Strict):
     agency: str | None = None  # None: straight to the fallback group (operator)
+    routing: Routing | None = None  # None: the line's routing
 
 
 class Line(_Strict):
     name: str
     default_agency: str  # where the dialplan fallback goes after the fallback group
     categories: dict[str, CategoryRoute]
+    routing: Routing = "direct"
+
+
+class AgentDesk(_Strict):
+    """A call-taker's phones: a SIP endpoint ``<name>`` (UDP desk or soft phone) and ``<name>-web`` (browser)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=48)  # the user name in the web app too
+    languages: list[Literal["id", "en"]] = Field(default_factory=lambda: ["id"], min_length=1)
 
 
 class Directory(_Strict):
@@ -74,3 +90,4 @@ class Directory(_Strict):
     units: list[Unit]
     fallback_group: FallbackGroup
     lines: dict[str, Line]
+    agents: list[AgentDesk] = Field(default_factory=list)

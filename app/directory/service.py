@@ -17,6 +17,7 @@ from app.directory.models import AgencyRecord, DirectoryPart, UnitRecord
 from app.directory.schema import Agency, Directory, Unit
 
 _PARTS = ("districts", "fallback_group", "lines")
+_OPTIONAL_PARTS = ("agents",)  # absent in a database loaded before they existed
 
 
 @dataclass
@@ -55,7 +56,7 @@ def load_into_db(session: Session, directory: Directory, source: str = "director
         else:
             summary.unchanged.append(unit.id)  # perhaps moved in the file: not worth reporting
         session.merge(wanted)
-    for name in _PARTS:
+    for name in _PARTS + _OPTIONAL_PARTS:
         session.merge(DirectoryPart(name=name, body=_document(getattr(directory, name))))
     session.commit()
     return summary
@@ -64,6 +65,8 @@ def load_into_db(session: Session, directory: Directory, source: str = "director
 def _document(value):
     if isinstance(value, dict):
         return {key: item.model_dump(mode="json") for key, item in value.items()}
+    if isinstance(value, list):
+        return [item.model_dump(mode="json") for item in value]
     return value.model_dump(mode="json")
 
 
