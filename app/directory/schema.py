@@ -63,6 +63,7 @@ class FallbackGroup(_Strict):
 # How a line's callers reach people after the IVR: "agents" (they wait in the queue for a
 # command-center call-taker, who dispatches) or "direct" (put through to the unit at once).
 Routing = Literal["agents", "direct"]
+Language = Literal["id", "en"]
 
 
 class CategoryRoute(_Strict):
@@ -81,7 +82,7 @@ class AgentDesk(_Strict):
     """A call-taker's phones: a SIP endpoint ``<name>`` (UDP desk or soft phone) and ``<name>-web`` (browser)."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=48)  # the user name in the web app too
-    languages: list[Literal["id", "en"]] = Field(default_factory=lambda: ["id"], min_length=1)
+    languages: list[Language] = Field(default_factory=lambda: list[Language](["id"]), min_length=1)
 
 
 class Directory(_Strict):
