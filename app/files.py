@@ -83,6 +83,32 @@ def write_private(path: str | os.PathLike, data: bytes | str, *, fsync: bool = F
         fsync_dir(path.parent)
 
 
+def kept_secret(path: str | os.PathLike) -> bytes:
+    """A random key generated once into ``path`` (0600), the same for every process that asks."""
+    import fcntl
+    import secrets
+
+    path = Path(path)
+    private_dir(path.parent)
+    fd = open_private(path, os.O_RDWR)
+    with os.fdopen(fd, "r+", encoding="ascii") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)  # two processes starting at once must not each write a key
+        key = file.read().strip()
+        if not key:
+            key = secrets.token_urlsafe(48)
+            file.write(key + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        return key.encode("ascii")
+
+
+def internal_secret(settings) -> bytes:
+    """The secret of the internal channel between the web app and the call service (``internal.*``)."""
+    if settings.internal.secret is not None:
+        return settings.internal.secret.get_secret_value().encode("utf-8")
+    return kept_secret(settings.internal.secret_file)
+
+
 def fsync_dir(folder: str | os.PathLike) -> None:
     """Make a rename or creation in ``folder`` durable."""
     fd = os.open(folder, os.O_RDONLY)

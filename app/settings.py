@@ -98,6 +98,25 @@ class RedisSettings(BaseModel):
     url: str | None = "redis://127.0.0.1:6379/0"
 
 
+class QueueSettings(BaseModel):
+    """Callers waiting for a call-taker (lines and categories with ``routing: agents`` in the directory)."""
+
+    # Agents are available but none has answered this long: the call goes on as direct (the unit
+    # chosen from the IVR's answers, then the fallback group). A 112 caller never waits without bound.
+    max_wait_seconds: float = Field(30.0, gt=0, le=300)
+    ring_seconds: int = Field(12, ge=3, le=60)  # one agent's phones ring this long, then the next agent
+    wrapup_seconds: float = Field(30.0, ge=0, le=3600)  # after a call, before the agent is offered the next
+
+
+class InternalSettings(BaseModel):
+    """The channel the web app sends agent commands on: the call service's loopback HTTP server
+    (``web.host``:``web.port``, under /internal), each request carrying this shared secret."""
+
+    # Unset: generated once into secret_file (0600); both processes on this machine read it.
+    secret: SecretStr | None = None
+    secret_file: Path = paths.VAR / "secrets" / "internal-secret"
+
+
 class IvrSettings(BaseModel):
     input_timeout_seconds: float = 5.0
     max_invalid: int = 3
@@ -173,6 +192,8 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     ivr: IvrSettings = Field(default_factory=IvrSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    internal: InternalSettings = Field(default_factory=InternalSettings)
     disk: DiskSettings = Field(default_factory=DiskSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
 

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Literal
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -74,8 +74,10 @@ def _core(body: dict) -> dict:
     }
 
 
-def health_app(status: Callable[[], dict]) -> FastAPI:
+def health_app(status: Callable[[], dict], routers: tuple[APIRouter, ...] = ()) -> FastAPI:
     app = FastAPI(title="Siaga call service", version="1", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    for router in routers:  # the internal channel (ivr/agents/commands.py)
+        app.include_router(router)
 
     @app.get(
         "/healthz",

@@ -13,6 +13,7 @@ import logging
 from typing import cast
 
 import uvicorn
+from fastapi import APIRouter
 from sqlalchemy.exc import OperationalError
 
 from app.asterisk.journal_files import position_file
@@ -21,10 +22,16 @@ from app.asterisk.runtime import HostFiles, host_files
 from app.cases.callers import safe_caller_number
 from app.db import make_engine, migrate, session_factory
 from app.directory.loader import load_directory
+from app.files import internal_secret
 from app.live.publisher import LivePublisher
 from app.prompts.render import prompt_exists
 from app.settings import Settings
 from ivr import memory
+from ivr.agents.board import Agent, AgentBoard
+from ivr.agents.commands import internal_router
+from ivr.agents.phones import watch_phones
+from ivr.agents.queue import AgentQueue
+from ivr.agents.work import AGENT_CHANNEL, AgentWork
 from ivr.ari.client import AriClient
 from ivr.ari.errors import AriError
 from ivr.ari.rest_ws import RestOverStream
@@ -109,6 +116,7 @@ class CallService:
             self.store, take_recording=self._untracked_recording, recordings_dir=self.recordings_dir
         )
         self.surge = SurgeGuard(self.client, levels=surge_levels(settings.ivr))
+        self.agent_work = self._agents()
         self.disk = DiskWatch.from_settings(settings, here)
 
     def _asterisk_files(self) -> HostFiles | None:
@@ -178,6 +186,30 @@ class CallService:
         except AriError as exc:  # all events still work, just at a higher cost
             log.warning("ARI event filter not set (%s); receiving every event", exc)
 
+    def _agents(self) -> AgentWork | None:
+        """The call-takers of the directory, their board and queue; None when the directory lists none."""
+        if not self.directory.agents:
+            return None
+
+        def changed(agent: Agent) -> None:
+            self.live.tell(AGENT_CHANNEL, {"type": "agent.status", **agent.view()})
+            queue.soon()  # an agent free again may take a waiting caller
+
+        board = AgentBoard(
+            ((a.name, a.languages) for a in self.directory.agents),
+            wrapup_seconds=self.settings.queue.wrapup_seconds,
+            on_change=changed,
+        )
+        queue = AgentQueue(board)
+        return AgentWork(queue, self.settings.queue, lambda message: self.live.tell(AGENT_CHANNEL, message))
+
+    def _call_of(self, ticket: str):
+        """The post function of the call with this ticket (for the internal channel), or None."""
+        for worker in self.router.workers.values():
+            if getattr(worker.flow, "ticket", None) == ticket and not worker.flow.finished:
+                return worker.post
+        return None
+
     def _new_flow(self, key: str, start: dict, post) -> CallFlow:
         channel = start["channel"]
         args = start.get("args") or [""]
@@ -201,6 +233,7 @@ class CallService:
             post=post,
             notify=self.live.publish,
             waiting=self.waiting,
+            agent_work=self.agent_work,
         )
 
     async def _orphan(self, event: dict) -> None:
@@ -273,7 +306,10 @@ class CallService:
 
     async def run(self, stop: asyncio.Event) -> None:
         web = self.settings.web
-        server = health_server(health_app(self.status), web.host, web.port)
+        routers: tuple[APIRouter, ...] = ()
+        if self.agent_work is not None:
+            routers = (internal_router(internal_secret(self.settings), self.agent_work.board, self._call_of),)
+        server = health_server(health_app(self.status, routers), web.host, web.port)
         tasks = [
             asyncio.create_task(server.serve(), name="health"),
             asyncio.create_task(self.live.run(), name="live-events"),
@@ -286,6 +322,9 @@ class CallService:
         tasks.append(asyncio.create_task(memory.keep_releasing(stop), name="release-free-memory"))
         tasks.append(asyncio.create_task(self.surge.run(stop), name="surge-guard"))
         tasks.append(asyncio.create_task(self.disk.run(stop), name="disk-space"))
+        if self.agent_work is not None:
+            board = self.agent_work.board
+            tasks.append(asyncio.create_task(watch_phones(self.client, board, stop), name="agent-phones"))
         log.info(
             "call service up: ARI %s app %s, health http://%s:%s/healthz",
             self.settings.ari.base_url,

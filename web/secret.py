@@ -8,12 +8,9 @@ ends every session and token at once: that is the way to log everybody out.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import secrets
 from pathlib import Path
 
-from app.files import open_private, private_dir
+from app.files import kept_secret
 from app.settings import Settings
 
 
@@ -24,14 +21,4 @@ def signing_key(settings: Settings) -> bytes:
 
 
 def _kept(path: Path) -> bytes:
-    private_dir(path.parent)
-    fd = open_private(path, os.O_RDWR)
-    with os.fdopen(fd, "r+", encoding="ascii") as file:
-        fcntl.flock(file, fcntl.LOCK_EX)  # two processes starting at once must not each write a key
-        key = file.read().strip()
-        if not key:
-            key = secrets.token_urlsafe(48)
-            file.write(key + "\n")
-            file.flush()
-            os.fsync(file.fileno())
-        return key.encode("ascii")
+    return kept_secret(path)

@@ -17,8 +17,15 @@ from app.db import UtcDateTime
 
 LINES = ("112", "14084")
 LANGUAGES = ("id", "en")
-STATUSES = ("in-ivr", "forwarding", "connected", "fallback", "ended")
-DISPOSITIONS = ("completed", "abandoned-in-ivr", "abandoned-while-forwarding", "fallback", "failed")
+STATUSES = ("in-ivr", "queued", "forwarding", "connected", "fallback", "ended")
+DISPOSITIONS = (
+    "completed",
+    "abandoned-in-ivr",
+    "abandoned-in-queue",
+    "abandoned-while-forwarding",
+    "fallback",
+    "failed",
+)
 OUTCOMES = ("ringing", "answered", "busy", "no-answer", "failed", "cancelled")
 # Categories and districts are not listed here: the directory (data) defines them.
 

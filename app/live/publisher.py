@@ -17,8 +17,10 @@ One call service owns these keys.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 from urllib.parse import urlsplit
@@ -72,6 +74,18 @@ class LivePublisher:
             self._put(event)
         except Exception:  # a bug here must not reach a call
             log.exception("live event %r not published", event)
+
+    def tell(self, channel: str, message: dict) -> None:
+        """A message for another kind of live view (the agent pages): published as JSON on ``channel``.
+
+        Same rules as ``publish``: never blocks, never raises, dropped while Redis is away.
+        """
+        if self.url is None or self._stopping:
+            return
+        try:
+            self._put(_Told(channel, json.dumps(message, separators=(",", ":"), default=str)))
+        except Exception:
+            log.exception("live message %r not published", message)
 
     def _put(self, item: object) -> None:
         while True:
@@ -176,6 +190,8 @@ class LivePublisher:
         several events cost one Redis round trip, not one each (docs/PERFORMANCE.md, round 3).
         """
         pipe = client.pipeline(transaction=True)
+        told = [e for e in events if isinstance(e, _Told)]
+        events = [e for e in events if not isinstance(e, _Told)]
         for ticket in dict.fromkeys(e.ticket for e in events if e.ticket):
             fields = self.active.calls.get(ticket)
             if fields is not None:  # the snapshot may be ahead of these events: it is the newest truth
@@ -185,6 +201,8 @@ class LivePublisher:
                 pipe.zrem(ACTIVE, ticket)
         for event in events:
             pipe.publish(CHANNEL, event.to_json())
+        for message in told:
+            pipe.publish(message.channel, message.body)
         await pipe.execute()
 
     def _write_call(self, pipe, ticket: str, fields: dict[str, str]) -> None:
@@ -215,6 +233,12 @@ class LivePublisher:
                 return True
             self._unsent += 1
         return False
+
+
+@dataclass(frozen=True)
+class _Told:
+    channel: str
+    body: str
 
 
 def _epoch(stamp: str | None) -> float:

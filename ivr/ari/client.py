@@ -238,6 +238,9 @@ class AriClient:
     async def get_endpoint(self, tech: str, resource: str) -> dict:
         return await self._op("get_endpoint", tech=tech, resource=resource)
 
+    async def list_endpoints(self, tech: str) -> list[dict]:
+        return await self._op("list_endpoints", tech=tech)
+
     async def asterisk_info(self) -> dict:
         return await self._op("asterisk_info")
 

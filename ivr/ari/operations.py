@@ -45,6 +45,7 @@ OPERATIONS: dict[str, Operation] = {
     "delete_stored_recording": Operation("DELETE", "/recordings/stored/{name}"),
     # system
     "get_endpoint": Operation("GET", "/endpoints/{tech}/{resource}"),
+    "list_endpoints": Operation("GET", "/endpoints/{tech}"),
     "asterisk_info": Operation("GET", "/asterisk/info"),
     "ping": Operation("GET", "/asterisk/ping"),
     "set_global": Operation("POST", "/asterisk/variable"),

@@ -67,6 +67,20 @@ class AriCallControl:
             originator=self.caller,
         )
 
+    async def dial_agent(self, leg: str, dial: str, timeout: int, caller_id: str) -> None:
+        await self.client.originate(
+            dial,
+            channel_id=ids.leg_channel_id(self.key, leg),
+            app=self.app,
+            app_args=LEG_APP_ARG,
+            caller_id=caller_id,
+            timeout=timeout,
+            originator=self.caller,
+        )
+
+    async def join(self, leg: str) -> None:
+        await self.client.add_to_bridge(ids.bridge_id(self.key), [ids.leg_channel_id(self.key, leg)])
+
     async def _reachable(self, dial: str) -> str:
         """In the demo profile a unit line that no phone has registered is answered by the demo responder."""
         tech, _, resource = dial.partition("/")

@@ -6,6 +6,7 @@ import hashlib
 import uuid
 
 from ivr.calls.connecting import CONNECTING
+from ivr.calls.queueing import HOLD_TOKENS
 
 PREFIX = "sg"
 # The IVR's prompt tokens the watchdog tries (p1, p2 ...): a call's tokens count up through its
@@ -26,6 +27,7 @@ def prompt_playbacks(key: str) -> list[str]:
     """Every playback id a call of ``key`` may have playing to its caller (prompts, connecting, ringback)."""
     return [playback_id(key, f"p{n}") for n in range(1, MAX_PROMPT_TOKEN + 1)] + [
         playback_id(key, CONNECTING),
+        *(playback_id(key, token) for token in HOLD_TOKENS),
         ringback_id(key),
     ]
 

@@ -69,3 +69,18 @@ class FlowBase:
 
     async def _safely(self, coro: Awaitable[T]) -> T | None:
         raise NotImplementedError
+
+    def _start_timer(self, token: str, seconds: float, event: object) -> None:
+        raise NotImplementedError
+
+    def _cancel_timer(self, token: str) -> None:
+        raise NotImplementedError
+
+    async def _forward(self, fwd, chosen: list | None = None, direct: bool = False) -> None:
+        raise NotImplementedError
+
+    async def _release_agent_work(self, why: str = "call ended") -> None:
+        raise NotImplementedError
+
+    async def _stop_hold(self) -> None:
+        raise NotImplementedError

@@ -24,7 +24,17 @@ CONNECTING = "connecting"  # token of the prompt played while agency lines ring
 
 
 class Connecting(FlowBase):
-    async def _forward(self, fwd: act.Forward, chosen: list | None = None) -> None:
+    def _wants_agents(self, fwd: act.Forward) -> bool:
+        raise NotImplementedError
+
+    async def _queue(self, fwd: act.Forward, chosen: list) -> bool:
+        raise NotImplementedError
+
+    async def _forward(self, fwd: act.Forward, chosen: list | None = None, direct: bool = False) -> None:
+        """Put the caller through to the route of the IVR's answers; with ``routing: agents`` and an agent
+        available the caller waits for a call-taker instead (``_queue``). ``direct``: after the queue."""
+        if not direct and self._wants_agents(fwd) and await self._queue(fwd, chosen if chosen is not None else []):
+            return
         now = utcnow()
         self._cancel_timers()
         self.states.move(CallState.FORWARDING, f"ivr {fwd.reason}: {fwd.category}/{fwd.district}")
@@ -46,6 +56,8 @@ class Connecting(FlowBase):
             "category": self.selections.get("category", fwd.category),
             "district": self.selections.get("district", fwd.district),
         }
+        if direct:  # the IVR's end was written when the caller joined the queue
+            del fields["ivr_completed_at"], fields["ivr_end_reason"]
         candidates = route(self.directory, self.line, fwd.category, fwd.district)
         self.forwarding = Forwarding(candidates)
         prompt = "connecting-operator" if fwd.category == "operator" else "connecting"
@@ -54,11 +66,12 @@ class Connecting(FlowBase):
             await self.port.play(prompt, fwd.language, CONNECTING)
         finally:  # the records follow the prompt (written even if it failed), in the order things happened
             choices = self._choice_ops(chosen or [])
-            await self.store.write(
-                *choices,
-                self.store.update_op(self.ticket, **fields),
-                self.store.event_op(self.ticket, "ivr.completed", {"reason": fwd.reason, "route": fwd.category}),
+            completed = (
+                []
+                if direct
+                else [self.store.event_op(self.ticket, "ivr.completed", {"reason": fwd.reason, "route": fwd.category})]
             )
+            await self.store.write(*choices, self.store.update_op(self.ticket, **fields), *completed)
         await self._decide(self.forwarding.start())
 
     async def _decide(self, decisions: list) -> None:

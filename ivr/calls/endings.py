@@ -44,6 +44,7 @@ class Endings(FlowBase):
         self._cancel_timers()
         self.waiting.done(self.channel_id)
         try:
+            await self._safely(self._release_agent_work("caller hung up" if caller_gone else disposition))
             winner = self.forwarding.winner if self.forwarding else None
             for leg in self.forwarding.live_legs() if self.forwarding else []:
                 if leg is not winner:
@@ -96,6 +97,7 @@ class Endings(FlowBase):
         self.waiting.started(self.channel_id)
         self.notify(live.CallFellBack(self.ticket, why=why))
         await self._silence()
+        await self._safely(self._release_agent_work(why))
         # The records must not stop the transfer: the caller needs a human even with no case at all.
         if self.ticket:
             await self._safely(self._write_fallback(why))
@@ -111,6 +113,7 @@ class Endings(FlowBase):
         if self.ringback:
             await self._safely(self.port.stop_ringback())
         self.connecting_prompt = self.ringback = False
+        await self._stop_hold()
 
     async def _write_fallback(self, why: str) -> None:
         await self.store.write(
@@ -159,7 +162,7 @@ class Endings(FlowBase):
     async def fail_safe(self, exc: BaseException) -> None:
         """Something broke inside this call: log it, and make sure a human still answers."""
         log.error("%s error in state %s: %r", self.ticket or self.channel_id, self.states.state.name, exc, exc_info=exc)
-        if self.states.state not in (CallState.RECEIVED, CallState.IVR, CallState.FORWARDING):
+        if self.states.state not in (CallState.RECEIVED, CallState.IVR, CallState.QUEUED, CallState.FORWARDING):
             return  # talking, being handed over (its timer tries again), or with the fallback route's humans
         try:
             if self.forwarding:
@@ -186,6 +189,8 @@ class Endings(FlowBase):
         """Back after an ARI reconnect: events may have been missed; take the safe path."""
         if self.states.state in (CallState.RECEIVED, CallState.IVR):
             await self._to_fallback("service reconnected mid-IVR")
+        elif self.states.state is CallState.QUEUED:  # an agent's answer may have been missed
+            await self._to_fallback("service reconnected while the caller waited for a call-taker")
         elif self.states.state is CallState.HANDING_OVER:
             await self._hand_over()  # now: not waiting for the timer
 
@@ -218,4 +223,6 @@ def _abandoned(state: CallState) -> str:
         return "completed"
     if state is CallState.FORWARDING:
         return "abandoned-while-forwarding"
+    if state is CallState.QUEUED:
+        return "abandoned-in-queue"
     return "abandoned-in-ivr"

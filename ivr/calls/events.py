@@ -87,3 +87,24 @@ __all__ = [
     "ServiceStopping",
     "TimerExpired",
 ]
+
+
+@dataclass(frozen=True)
+class DispatchRequested:
+    """A call-taker (or supervisor) asks to bring a unit into the call: ``conference`` or ``transfer``.
+
+    ``reply`` (an asyncio future) gets the answer the internal API returns: a dict, or a
+    ``DispatchRefused`` naming the HTTP status and why.
+    """
+
+    unit: str
+    mode: str
+    by: str
+    role: str
+    reply: object  # asyncio.Future[dict]
+
+
+class DispatchRefused(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail

@@ -18,6 +18,8 @@ from pathlib import Path
 from app.clock import utcnow
 from app.directory.schema import Directory
 from app.live import events as live
+from ivr.agents.queue import AgentOffered, NoAgentLeft
+from ivr.agents.work import AgentWork
 from ivr.calls import events as ev
 from ivr.calls.casestore import AttemptKey, CaseStore
 from ivr.calls.connecting import CONNECTING, Connecting, _outcome
@@ -25,6 +27,7 @@ from ivr.calls.endings import Endings
 from ivr.calls.forwarding import Forwarding
 from ivr.calls.handover import Waiting
 from ivr.calls.port import CallControl
+from ivr.calls.queueing import HOLD, REASSURE, Queueing, QueueTimedOut, UnitLeg
 from ivr.calls.states import CallState, CallStates
 from ivr.engine import actions as act
 from ivr.engine import engine
@@ -34,7 +37,7 @@ log = logging.getLogger("siaga.call")
 __all__ = ["CONNECTING", "CallFlow"]
 
 
-class CallFlow(Connecting, Endings):
+class CallFlow(Queueing, Connecting, Endings):
     def __init__(
         self,
         *,
@@ -49,6 +52,7 @@ class CallFlow(Connecting, Endings):
         post: Callable[[object], None],
         notify: Callable[[live.LiveEvent], None] = lambda event: None,
         waiting: Waiting | None = None,
+        agent_work: AgentWork | None = None,
     ) -> None:
         self.line, self.caller_number, self.channel_id = line, caller_number, channel_id
         self.port, self.store, self.menus, self.directory = port, store, menus, directory
@@ -70,6 +74,19 @@ class CallFlow(Connecting, Endings):
         self.ringback = False
         self.adopted_leg: str | None = None  # the agency leg of a conversation found after a restart
         self.before_fallback = CallState.RECEIVED
+        # Call-takers (queueing.py): None when the service runs without them.
+        self.agent_work = agent_work
+        self.received_at = utcnow()
+        self.queued: act.Forward | None = None
+        self.silent = False
+        self.hold: str | None = None
+        self.offer_agent: str | None = None
+        self.offer_legs: dict[str, str] = {}
+        self.agent: str | None = None
+        self.agent_leg: str | None = None
+        self.unit_legs: dict[str, UnitLeg] = {}
+        self.agency_answered = False
+        self._seq = 0
 
     @property
     def finished(self) -> bool:
@@ -81,8 +98,9 @@ class CallFlow(Connecting, Endings):
 
     # -- arrival -------------------------------------------------------------
     async def start(self) -> None:
+        self.received_at = utcnow()
         self.ticket = await self.store.open(
-            line=self.line, caller_number=self.caller_number, channel_id=self.channel_id, received_at=utcnow()
+            line=self.line, caller_number=self.caller_number, channel_id=self.channel_id, received_at=self.received_at
         )
         self.states = CallStates(self.ticket)
         log.info(
@@ -121,8 +139,19 @@ class CallFlow(Connecting, Endings):
     # -- events --------------------------------------------------------------
     async def handle(self, event: object) -> None:
         if self.finished:
+            if isinstance(event, ev.DispatchRequested):
+                _refuse(event, 409, f"the call {self.ticket} has ended")
+            elif isinstance(event, AgentOffered) and self.agent_work is not None:
+                self.agent_work.board.withdraw(event.agent, self.ticket, utcnow(), missed=False)
             return
-        if isinstance(event, ev.CallerHungUp):
+        leg = getattr(event, "leg", None)
+        if leg is not None and (self._is_agent_leg(leg) or leg in self.unit_legs):
+            await self._other_leg(event)
+        elif isinstance(event, (AgentOffered, NoAgentLeft, QueueTimedOut)):
+            await self._queue_event(event)
+        elif isinstance(event, ev.DispatchRequested):
+            await self._dispatch(event)
+        elif isinstance(event, ev.CallerHungUp):
             await self._caller_gone()
         elif isinstance(event, ev.CallerLeftApp):
             if self.states.state is CallState.HANDING_OVER:  # it left before our hand-over worked
@@ -149,6 +178,20 @@ class CallFlow(Connecting, Endings):
         else:
             raise TypeError(f"unknown call event {event!r}")
 
+    async def _other_leg(self, event: object) -> None:
+        """A call-taker's phone or a dispatched unit (queueing.py)."""
+        leg: str = event.leg  # type: ignore[attr-defined]
+        agent = self._is_agent_leg(leg)
+        if isinstance(event, ev.LegAnswered):
+            await (self._agent_answered(leg) if agent else self._unit_answered(leg))
+        elif isinstance(event, ev.LegRinging):
+            if not agent:
+                await self._unit_ringing(leg)
+        elif isinstance(event, (ev.LegEnded, ev.LegFailedToStart)):
+            outcome = _outcome(event.cause) if isinstance(event, ev.LegEnded) else "failed"
+            cause = event.cause if isinstance(event, ev.LegEnded) else 0
+            await (self._agent_leg_ended(leg, outcome, cause) if agent else self._unit_leg_ended(leg, outcome))
+
     async def _input(self, event: ev.DigitPressed | ev.PromptFinished | ev.TimerExpired) -> None:
         if self.states.state is CallState.IVR and self.ivr is not None:
             before = getattr(self.ivr, "menu", None)
@@ -157,6 +200,8 @@ class CallFlow(Connecting, Endings):
             if before != after and after is not None:
                 self.states.note(f"menu {before} -> {after}")
             await self._apply(actions)
+        elif isinstance(event, ev.PromptFinished) and event.token in (HOLD, REASSURE):
+            await self._hold_finished(event.token)
         elif isinstance(event, ev.PromptFinished) and event.token == CONNECTING:
             self.connecting_prompt = False
             if self.states.state is CallState.FORWARDING:
@@ -212,3 +257,9 @@ class CallFlow(Connecting, Endings):
         ]
         chosen.clear()
         return ops
+
+
+def _refuse(request: ev.DispatchRequested, status: int, detail: str) -> None:
+    reply: asyncio.Future = request.reply  # type: ignore[assignment]
+    if not reply.done():
+        reply.set_exception(ev.DispatchRefused(status, detail))

@@ -29,7 +29,13 @@ class CallControl(Protocol):
     async def dial(self, leg: str, dial: str, timeout: int, caller_id: str) -> None:
         """Start ringing an agency line. Progress arrives later as LegRinging/LegAnswered/LegEnded."""
 
+    async def dial_agent(self, leg: str, dial: str, timeout: int, caller_id: str) -> None:
+        """Ring a call-taker's phone: like ``dial``, but never answered by anyone else (no demo responder)."""
+
     async def hangup_leg(self, leg: str) -> None: ...
+
+    async def join(self, leg: str) -> None:
+        """Add an answered leg to the caller's bridge (a conference: caller, call-taker and unit)."""
 
     async def connect(self, leg: str) -> None:
         """Bridge the caller with an answered leg."""

@@ -17,6 +17,7 @@ log = logging.getLogger("siaga.call")
 class CallState(enum.Enum):
     RECEIVED = "received"  # case written, not answered yet
     IVR = "ivr"  # menus
+    QUEUED = "queued"  # waiting for a call-taker (hold message; agents' phones ring one agent at a time)
     FORWARDING = "forwarding"  # agency lines ringing
     CONNECTED = "connected"  # caller bridged with an agency line
     HANDING_OVER = "handing-over"  # to the dialplan fallback route: tried, and retried on a timer until done
@@ -27,7 +28,9 @@ class CallState(enum.Enum):
 _ALLOWED: dict[CallState, set[CallState]] = {
     # RECEIVED -> CONNECTED: a restart finds the caller already talking to an agency.
     CallState.RECEIVED: {CallState.IVR, CallState.CONNECTED, CallState.HANDING_OVER, CallState.ENDED},
-    CallState.IVR: {CallState.FORWARDING, CallState.HANDING_OVER, CallState.ENDED},
+    CallState.IVR: {CallState.QUEUED, CallState.FORWARDING, CallState.HANDING_OVER, CallState.ENDED},
+    # QUEUED -> FORWARDING: no call-taker answered in time (or none is left): on as direct.
+    CallState.QUEUED: {CallState.CONNECTED, CallState.FORWARDING, CallState.HANDING_OVER, CallState.ENDED},
     CallState.FORWARDING: {CallState.CONNECTED, CallState.HANDING_OVER, CallState.ENDED},
     CallState.CONNECTED: {CallState.ENDED, CallState.HANDING_OVER},
     CallState.HANDING_OVER: {CallState.IN_DIALPLAN, CallState.ENDED},
@@ -36,7 +39,9 @@ _ALLOWED: dict[CallState, set[CallState]] = {
 }
 
 # Callers nobody talks to yet: on the way to a human (a stopping service waits for these to be handed over).
-WAITING_FOR_A_HUMAN = frozenset({CallState.RECEIVED, CallState.IVR, CallState.FORWARDING, CallState.HANDING_OVER})
+WAITING_FOR_A_HUMAN = frozenset(
+    {CallState.RECEIVED, CallState.IVR, CallState.QUEUED, CallState.FORWARDING, CallState.HANDING_OVER}
+)
 
 
 class IllegalTransition(RuntimeError):

@@ -61,6 +61,7 @@ SAMPLE_CALLS = {
     "stored_recording_file": lambda c: c.stored_recording_file("case-42"),
     "delete_stored_recording": lambda c: c.delete_stored_recording("case-42"),
     "get_endpoint": lambda c: c.get_endpoint("PJSIP", "operator-1"),
+    "list_endpoints": lambda c: c.list_endpoints("PJSIP"),
     "asterisk_info": lambda c: c.asterisk_info(),
     "ping": lambda c: c.ping(),
     "set_global": lambda c: c.set_global("SIAGA_SHED", "1"),
