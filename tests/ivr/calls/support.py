@@ -67,8 +67,16 @@ class FakePort:
         if dial in self.refuse or "*" in self.refuse:
             raise PortError(f"cannot dial {dial}")
 
+    async def dial_agent(self, leg: str, dial: str, timeout: int, caller_id: str) -> None:
+        self._note("dial_agent", leg, dial, timeout, caller_id)
+        if dial in self.refuse or "*" in self.refuse:
+            raise PortError(f"cannot dial {dial}")
+
     async def hangup_leg(self, leg: str) -> None:
         self._note("hangup_leg", leg)
+
+    async def join(self, leg: str) -> None:
+        self._note("join", leg)
 
     async def connect(self, leg: str) -> None:
         self._note("connect", leg)
