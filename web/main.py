@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import db
 from app.settings import Settings
-from web import api, pages, vendor
+from web import agents_api, api, pages, vendor
 from web.context import WebContext
 from web.deps import LoginRequired
 from web.ratelimit import LoginLimiter
@@ -58,6 +58,7 @@ def create_app(settings: Settings, engine: Engine | None = None, key: bytes | No
     app = FastAPI(title="Siaga", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.ctx = ctx
     app.include_router(api.router)
+    app.include_router(agents_api.router)
     app.include_router(pages.router)
     app.include_router(vendor.router)  # before the /static mount, which would answer its paths first
     vendor.check()

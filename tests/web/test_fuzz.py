@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from app import db
+from tests.support.internal import internal_channel
 from tests.web.conftest import KEY, USERS, add_cases, add_user, bearer, settings_for, token_of
 from web.main import create_app
 
@@ -28,13 +29,17 @@ ENGINE = db.make_engine(URL)
 for _name, _role in USERS.items():
     add_user(ENGINE, _name, _role)
 add_cases(ENGINE)
-APP = create_app(settings_for(URL), ENGINE, KEY)
+# The agent routes ask the call service: a real internal channel answers them (without Asterisk).
+_INTERNAL = internal_channel()
+INTERNAL = _INTERNAL.__enter__()
+APP = create_app(settings_for(URL, **INTERNAL.settings()), ENGINE, KEY)
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP).include(path_regex="^/api/")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _database():
     yield
+    _INTERNAL.__exit__(None, None, None)
     ENGINE.dispose()
     shutil.rmtree(FOLDER, ignore_errors=True)
 
