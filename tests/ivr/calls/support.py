@@ -101,7 +101,9 @@ class FakePort:
 class Call:
     """One caller on ``line``, driven event by event."""
 
-    def __init__(self, *, line: str, port: FakePort, store, sessions, menus, directory, recordings: Path) -> None:
+    def __init__(
+        self, *, line: str, port: FakePort, store, sessions, menus, directory, recordings: Path, agent_work=None
+    ) -> None:
         self.port, self.store, self.sessions, self.recordings = port, store, sessions, recordings
         self.posted: list[object] = []
         self.flow = CallFlow(
@@ -114,6 +116,7 @@ class Call:
             directory=directory,
             recordings_dir=recordings,
             post=self.posted.append,
+            agent_work=agent_work,
         )
 
     async def start(self) -> Call:
