@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -176,6 +176,24 @@ def _below(ivr: IvrSettings, low: str, high: str, why: str) -> None:
         raise ValueError(f"ivr.{low} ({getattr(ivr, low):g}) must be below ivr.{high} ({getattr(ivr, high):g}){why}")
 
 
+class CasesSettings(BaseModel):
+    """What a call-taker may call a case, and when a number's prank calls flag it (``app.cases.work``)."""
+
+    classifications: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=32)]] = Field(
+        default_factory=lambda: ["emergency", "information", "silent", "prank", "wrong-number"], min_length=1
+    )
+    # A caller number with at least prank_threshold calls classified "prank" within the window is flagged.
+    prank_threshold: int = Field(3, ge=1)
+    prank_window_days: float = Field(30, gt=0)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CasesSettings:
+        twice = sorted({c for c in self.classifications if self.classifications.count(c) > 1})
+        if twice:
+            raise ValueError(f"cases.classifications names {', '.join(twice)} more than once")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SIAGA_", env_nested_delimiter="__", extra="ignore")
 
@@ -196,6 +214,7 @@ class Settings(BaseSettings):
     internal: InternalSettings = Field(default_factory=InternalSettings)
     disk: DiskSettings = Field(default_factory=DiskSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    cases: CasesSettings = Field(default_factory=CasesSettings)
 
     @property
     def demo(self) -> bool:

@@ -108,9 +108,12 @@ def _where(loc: tuple[str, ...], overrides: dict, config: ConfigFile | None) -> 
 
 def _has(data: Any, loc: tuple[str, ...]) -> bool:
     for part in loc:
-        if not isinstance(data, dict) or part not in data:
+        if isinstance(data, list) and part.isdigit() and int(part) < len(data):  # an item of a list setting
+            data = data[int(part)]
+        elif isinstance(data, dict) and part in data:
+            data = data[part]
+        else:
             return False
-        data = data[part]
     return True
 
 

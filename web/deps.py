@@ -16,6 +16,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
+from app.directory.loader import DirectoryError, load_directory
+from app.directory.schema import Directory
 from app.users.models import ROLES, User, at_least
 from app.users.service import get_user_by_id
 from web import tokens
@@ -48,6 +50,21 @@ def db_session(ctx: ContextDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(db_session)]
+
+
+def directory(request: Request, ctx: ContextDep) -> Directory:
+    """The directory file of the settings, read at the first request that needs it (as the call service
+    reads it at its start); a changed file is read again when the web app restarts."""
+    found = getattr(request.app.state, "directory", None)
+    if found is None:
+        try:
+            found = request.app.state.directory = load_directory(ctx.settings.directory)
+        except DirectoryError as exc:
+            raise HTTPException(503, f"the directory {ctx.settings.directory} cannot be read: {exc}") from None
+    return found
+
+
+DirectoryDep = Annotated[Directory, Depends(directory)]
 
 
 def _user(ctx: WebContext, session: Session, claims: dict[str, Any] | None) -> User | None:

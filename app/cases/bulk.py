@@ -31,8 +31,8 @@ from app.db import begin_write
 
 # SQLModel table classes carry their SQLAlchemy Table at run time only.
 CASES, ATTEMPTS, EVENTS = Case.__table__, Attempt.__table__, CaseEvent.__table__  # type: ignore[attr-defined]
-# Every column of a new row, so that one INSERT takes all the rows of a batch.
-NEW_CASE = {c.name: None for c in CASES.columns if c.name != "id"} | {"status": "in-ivr"}
+# Every column of a new row (the NOT NULL ones at their defaults), so that one INSERT takes all the rows of a batch.
+NEW_CASE = {c.name: None for c in CASES.columns if c.name != "id"} | dict(status="in-ivr", workflow="new", silent=False)
 NEW_ATTEMPT = {c.name: None for c in ATTEMPTS.columns if c.name not in ("id", "case_id")} | {"outcome": "ringing"}
 # Statements built once: building one costs more CPU than running it on a small batch.
 FIND = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index
+from sqlalchemy import JSON, Index, false
 from sqlmodel import Field, SQLModel
 
 from app.db import UtcDateTime
@@ -27,6 +27,7 @@ DISPOSITIONS = (
     "failed",
 )
 OUTCOMES = ("ringing", "answered", "busy", "no-answer", "failed", "cancelled")
+WORKFLOWS = ("new", "taken", "dispatched", "agency-answered", "closed")  # a call-taker's steps, in order
 # Categories and districts are not listed here: the directory (data) defines them.
 
 
@@ -36,7 +37,7 @@ def _when(**kwargs: Any):
 
 class CaseBase(SQLModel):
     line: str = Field(max_length=8, index=True)
-    caller_number: str | None = Field(default=None, max_length=64)
+    caller_number: str | None = Field(default=None, max_length=64, index=True)  # earlier calls from it (0005)
     channel_id: str | None = Field(default=None, max_length=128, index=True)
     language: str | None = Field(default=None, max_length=8)
     category: str | None = Field(default=None, max_length=32)
@@ -51,6 +52,16 @@ class CaseBase(SQLModel):
     ended_at: datetime | None = _when()
     recording: str | None = Field(default=None, max_length=255)  # relative to recordings/
     answered_by_unit: str | None = Field(default=None, max_length=64)
+    # A call-taker's work on the case (0005): who took the call, what they made of it, when they closed it.
+    agent: str | None = Field(default=None, max_length=64, index=True)
+    taken_at: datetime | None = _when()
+    dispatched_at: datetime | None = _when()
+    dispatched_unit: str | None = Field(default=None, max_length=64)
+    classification: str | None = Field(default=None, max_length=32, index=True)  # cases.classifications
+    workflow: str = Field(default="new", max_length=24, index=True, sa_column_kwargs={"server_default": "new"})
+    silent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})  # pressed nothing in the IVR
+    closed_at: datetime | None = _when()
+    closed_by: str | None = Field(default=None, max_length=64)
 
 
 class Case(CaseBase, table=True):

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from app.cases.models import DISPOSITIONS, LANGUAGES, OUTCOMES, STATUSES, Attempt, Case, CaseEvent
+from app.cases.models import DISPOSITIONS, LANGUAGES, OUTCOMES, STATUSES, WORKFLOWS, Attempt, Case, CaseEvent
 from app.clock import as_utc, regency_date, utcnow
 from app.db import begin_write
 
@@ -25,9 +25,17 @@ class KeyTaken(ValueError):
     """A key made elsewhere (a ticket, an attempt number) already belongs to something else."""
 
 
-_CASE_FIELDS = frozenset(Case.model_fields) - {"id", "ticket", "received_at"}
+# A call-taker's own judgements are written by the web app (``app.cases.work``), never by the call's journal.
+_AGENT_ONLY = {"classification", "closed_at", "closed_by"}
+_CASE_FIELDS = frozenset(Case.model_fields) - {"id", "ticket", "received_at"} - _AGENT_ONLY
 _ATTEMPT_FIELDS = frozenset({"ringing_at", "answered_at", "ended_at", "outcome"})
-_CHOICES = {"status": STATUSES, "disposition": DISPOSITIONS, "language": LANGUAGES, "outcome": OUTCOMES}
+_CHOICES = {
+    "status": STATUSES,
+    "disposition": DISPOSITIONS,
+    "language": LANGUAGES,
+    "outcome": OUTCOMES,
+    "workflow": WORKFLOWS,
+}
 
 
 def make_ticket(line: str, received_at: datetime, case_id: int) -> str:
@@ -118,16 +126,24 @@ def find_cases(
     status: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    agent: str | None = None,
+    classification: str | None = None,
+    workflow: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Case], int]:
-    """One page of the cases received in ``[since, until)`` on that line and in that status, newest first,
+    """One page of the cases received in ``[since, until)`` with those field values, newest first,
     and how many there are in all."""
     query = select(Case)
-    if line is not None:
-        query = query.where(Case.line == line)
-    if status is not None:
-        query = query.where(Case.status == status)
+    for column, value in (
+        (Case.line, line),
+        (Case.status, status),
+        (Case.agent, agent),
+        (Case.classification, classification),
+        (Case.workflow, workflow),
+    ):
+        if value is not None:
+            query = query.where(column == value)
     if since is not None:
         query = query.where(Case.received_at >= as_utc(since))
     if until is not None:

@@ -227,3 +227,31 @@ def test_zero_turns_off_the_whole_guard_or_only_its_14084_level(tmp_path, monkey
     assert Settings.load().ivr.shed_above_ms == 0
     config(tmp_path, monkeypatch, "[ivr]\nshed_14084_above_ms = 0\nresume_14084_below_ms = 900\n")
     assert Settings.load().ivr.shed_14084_above_ms == 0  # 14084 is shed with 112, at level 2
+
+
+def test_case_classifications_and_prank_limits_have_defaults_and_come_from_file_or_environment(tmp_path, monkeypatch):
+    cases = Settings.load().cases
+    assert cases.classifications == ["emergency", "information", "silent", "prank", "wrong-number"]
+    assert (cases.prank_threshold, cases.prank_window_days) == (3, 30)
+    config(tmp_path, monkeypatch, '[cases]\nclassifications = ["real", "prank"]\nprank_window_days = 7\n')
+    monkeypatch.setenv("SIAGA_CASES__PRANK_THRESHOLD", "2")
+    cases = Settings.load().cases
+    assert (cases.classifications, cases.prank_threshold, cases.prank_window_days) == (["real", "prank"], 2, 7)
+
+
+@pytest.mark.parametrize(
+    ("toml", "error"),
+    [
+        (
+            'classifications = ["prank", "prank"]',
+            "cases: Value error, cases.classifications names prank more than once",
+        ),
+        ('classifications = ["Wrong Number"]', "cases.classifications.0: String should match pattern"),
+        ("classifications = []", "cases.classifications: List should have at least 1 item"),
+        ("prank_threshold = 0", "cases.prank_threshold: Input should be greater than or equal to 1"),
+        ("prank_window_days = 0", "cases.prank_window_days: Input should be greater than 0"),
+    ],
+)
+def test_bad_case_classifications_or_prank_limits_are_refused_naming_the_key(tmp_path, monkeypatch, toml, error):
+    path = config(tmp_path, monkeypatch, f"[cases]\n{toml}\n")
+    assert refusal().startswith(f"{path}: {error}")

@@ -7,6 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from app import db
+from app.cases import work
+from app.settings import CasesSettings
 from cli.cases import app
 from tests.app.cases import writers
 from tests.app.cases.databases import sqlite_url
@@ -28,6 +30,17 @@ CASE_KEYS = {
     "ended_at",
     "recording",
     "attempts",
+}
+WORK_KEYS = {
+    "agent",
+    "taken_at",
+    "classification",
+    "dispatched_at",
+    "dispatched_unit",
+    "workflow",
+    "silent",
+    "closed_at",
+    "closed_by",
 }
 ATTEMPT_KEYS = {"unit", "agency", "dial", "started_at", "ringing_at", "answered_at", "ended_at", "outcome"}
 runner = CliRunner()
@@ -78,6 +91,34 @@ def test_cases_list_json_is_an_array_of_cases_with_attempts_newest_first(databas
     assert [a["unit"] for a in cases[1]["attempts"]] == ["psc-kuta", "psc-kuta-selatan"]
     assert all(ATTEMPT_KEYS <= set(a) for a in cases[1]["attempts"])
     assert datetime.fromisoformat(cases[1]["ended_at"]) == T0 + timedelta(minutes=3)
+
+
+def test_cases_list_json_shows_the_call_takers_work(database):
+    first, second = _calls(database)
+    with database() as s:
+        writers.update_case(s, first, agent="agent-1", taken_at=T0 + timedelta(seconds=20), workflow="taken")
+        work.classify(s, first, "agent-1", "emergency", settings=CasesSettings())
+        work.close(s, first, "agent-1")
+    cases = {c["ticket"]: c for c in json.loads(runner.invoke(app, ["list", "--json"]).stdout)}
+    assert WORK_KEYS <= set(cases[first]) and WORK_KEYS <= set(cases[second])
+    taken = {key: cases[first][key] for key in WORK_KEYS}
+    assert datetime.fromisoformat(taken.pop("closed_at")) > T0
+    assert taken == {
+        "agent": "agent-1",
+        "taken_at": "2026-11-27T03:00:20Z",
+        "classification": "emergency",
+        "dispatched_at": None,
+        "dispatched_unit": None,
+        "workflow": "closed",
+        "closed_by": "agent-1",
+        "silent": False,
+    }
+    assert {key: cases[second][key] for key in ("agent", "classification", "workflow", "silent")} == {
+        "agent": None,
+        "classification": None,
+        "workflow": "new",
+        "silent": False,
+    }
 
 
 def test_cases_list_filters_by_line_and_limits(database):

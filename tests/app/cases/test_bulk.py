@@ -204,6 +204,38 @@ def test_fields_an_update_may_not_set_refuse_the_batch(sessions):
         refused(sessions, bad.ops, error)
 
 
+def test_the_call_service_writes_an_agents_call_and_the_web_apps_fields_are_refused(sessions):
+    ops = Ops()
+    ops.add("open", "T1", line="112", caller_number="0812", channel_id="c1", received_at=T0)
+    ops.add("update", "T1", silent=True)
+    apply(sessions, ops.ops)
+    with sessions() as session:
+        case = service.get_case(session, "T1")
+        assert (case.workflow, case.silent, case.agent) == ("new", True, None)
+    later = Ops()
+    later.add("update", "T1", agent="agent-1", taken_at=T0 + SECOND, workflow="taken")
+    later.add("update", "T1", dispatched_unit="psc-kuta", dispatched_at=T0 + 9 * SECOND, workflow="dispatched")
+    later.add("update", "T1", agency_answered_at=T0 + 12 * SECOND, workflow="agency-answered")
+    apply(sessions, later.ops)
+    with sessions() as session:
+        case = service.get_case(session, "T1")
+        assert (case.agent, case.taken_at, case.dispatched_unit, case.workflow) == (
+            "agent-1",
+            T0 + SECOND,
+            "psc-kuta",
+            "agency-answered",
+        )
+    for fields, error in (
+        ({"workflow": "done"}, ValueError),
+        ({"classification": "prank"}, TypeError),
+        ({"closed_by": "agent-1"}, TypeError),
+        ({"closed_at": T0}, TypeError),
+    ):
+        bad = Ops()
+        bad.add("update", "T1", **fields)
+        refused(sessions, bad.ops, error)
+
+
 # -- keys made elsewhere ----------------------------------------------------------------
 def test_a_ticket_held_by_another_call_is_refused_whether_in_the_database_or_in_the_batch(sessions):
     first = Ops()
