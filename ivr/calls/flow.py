@@ -27,7 +27,7 @@ from ivr.calls.endings import Endings
 from ivr.calls.forwarding import Forwarding
 from ivr.calls.handover import Waiting
 from ivr.calls.port import CallControl
-from ivr.calls.queueing import HOLD, REASSURE, Queueing, QueueTimedOut, UnitLeg
+from ivr.calls.queueing import AGENT_LEG, HOLD, OTHER_LEGS, REASSURE, Queueing, QueueTimedOut, UnitLeg
 from ivr.calls.states import CallState, CallStates
 from ivr.engine import actions as act
 from ivr.engine import engine
@@ -145,7 +145,7 @@ class CallFlow(Queueing, Connecting, Endings):
                 self.agent_work.board.withdraw(event.agent, self.ticket, utcnow(), missed=False)
             return
         leg = getattr(event, "leg", None)
-        if leg is not None and (self._is_agent_leg(leg) or leg in self.unit_legs):
+        if isinstance(leg, str) and leg.startswith(OTHER_LEGS):
             await self._other_leg(event)
         elif isinstance(event, (AgentOffered, NoAgentLeft, QueueTimedOut)):
             await self._queue_event(event)
@@ -181,7 +181,9 @@ class CallFlow(Queueing, Connecting, Endings):
     async def _other_leg(self, event: object) -> None:
         """A call-taker's phone or a dispatched unit (queueing.py)."""
         leg: str = event.leg  # type: ignore[attr-defined]
-        agent = self._is_agent_leg(leg)
+        agent = leg.startswith(AGENT_LEG)
+        if not agent and leg not in self.unit_legs:
+            return  # not ours (any more)
         if isinstance(event, ev.LegAnswered):
             await (self._agent_answered(leg) if agent else self._unit_answered(leg))
         elif isinstance(event, ev.LegRinging):

@@ -31,6 +31,8 @@ log = logging.getLogger("siaga.call")
 
 HOLD, REASSURE = "hold", "reassure"  # tokens of the hold messages (alternating, so each id is free again)
 HOLD_TOKENS = (HOLD, REASSURE)
+AGENT_LEG, UNIT_LEG = "ag", "un"  # leg ids: ag1 (an agent's phone), un2 (a dispatched unit); forwarding's are leg1
+OTHER_LEGS = (AGENT_LEG, UNIT_LEG)
 NORMAL_CLEARING = 16
 MODES = ("conference", "transfer")
 
@@ -150,7 +152,7 @@ class Queueing(FlowBase):
         work.tell(self._offer_message(name))
         for kind, dial in phones:
             self._seq += 1
-            leg = f"ag{self._seq}"
+            leg = f"{AGENT_LEG}{self._seq}"
             self.offer_legs[leg] = kind
             try:
                 await self.port.dial_agent(leg, dial, work.settings.ring_seconds, caller_id)
@@ -216,6 +218,8 @@ class Queueing(FlowBase):
             await self.store.event(self.ticket, "agent.missed", {"agent": missed, "outcome": outcome})
             work.queue.missed(self.ticket, missed, utcnow())
             return
+        if leg != self.agent_leg:
+            return  # a phone we released ourselves (the other phone, a late answer, a transfer)
         # The agent left the conversation.
         name, self.agent_leg = self.agent, None
         now = utcnow()
@@ -268,7 +272,7 @@ class Queueing(FlowBase):
             raise ev.DispatchRefused(409, f"{unit.id} is already in the call")
         now = utcnow()
         self._seq += 1
-        leg = f"un{self._seq}"
+        leg = f"{UNIT_LEG}{self._seq}"
         attempt = await self.store.start_attempt(
             self.ticket, unit=unit.id, agency=unit.agency, dial=unit.dial, started_at=now
         )

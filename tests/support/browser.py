@@ -36,7 +36,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 TIMEOUT_MS = 15_000
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is open it holds an event loop on the main
+# thread, and every asyncio test collected after it would fail to start its own.
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
     need(CHROMIUM.is_file(), "Chromium (/usr/bin/chromium, Debian's package chromium; bootstrap installs it)")
     from playwright.sync_api import sync_playwright
