@@ -4,6 +4,7 @@ and pjsua2 user agents for callers and agency lines."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import secrets
@@ -25,6 +26,7 @@ from app.directory.loader import load_directory
 from app.prompts import render_prompts
 from app.settings import Settings
 from app.sipua.control import SipUa, start_call, start_line
+from web.callservice import ask
 
 HERE = Path(__file__).parent
 SIAGA = Path(sys.executable).parent / "siaga"
@@ -54,6 +56,11 @@ class System:
             "SIAGA_SIP__RTP_START": str(rtp),
             "SIAGA_SIP__RTP_END": str(rtp + 999),
             "SIAGA_WEB__PORT": str(free_port(socket.SOCK_STREAM)),
+            "SIAGA_INTERNAL__SECRET": "e2e-internal-" + secrets.token_hex(16),
+            # Short, so the queue's stories take seconds: an agent's phones ring 3 s, a caller waits 8 s at most.
+            "SIAGA_QUEUE__RING_SECONDS": "3",
+            "SIAGA_QUEUE__MAX_WAIT_SECONDS": "8",
+            "SIAGA_QUEUE__WRAPUP_SECONDS": "0",
             "SIAGA_DIRECTORY": str(self.directory_file),
             "SIAGA_RECORDINGS_DIR": str(tmp / "recordings"),
             "DATABASE_URL": database_url or f"sqlite:///{tmp / 'cases.db'}",
@@ -75,6 +82,7 @@ class System:
                 "rtp_end": rtp + 999,
             },
             web={"port": int(self.values["SIAGA_WEB__PORT"])},
+            internal={"secret": self.values["SIAGA_INTERNAL__SECRET"]},
             asterisk={"instance": self.instance},
             database={"url": self.values["DATABASE_URL"]},
         )
@@ -154,6 +162,15 @@ class System:
     def call(self, number: str, caller: str, **opts) -> SipUa:
         """A citizen calling over the trunk (identified by source address, no registration)."""
         return start_call(f"sip:{number}@127.0.0.1:{self.values['SIAGA_SIP__PORT']}", from_user=caller, **opts)
+
+    def internal(self, method: str, path: str, body: dict | None = None):
+        """A request on the call service's internal channel, as the web app sends it."""
+        return asyncio.run(ask(self.settings, method, path, body))
+
+    def agent_available(self, name: str, phone: str = "sip") -> dict:
+        """Once its phone shows registered, the agent goes available."""
+        self.until(lambda: self.internal("GET", f"/agents/{name}")["phones"][phone], 10, f"{name}'s {phone} phone")
+        return self.internal("PUT", f"/agents/{name}/status", {"status": "available"})
 
     # -- the record ------------------------------------------------------------
     def case(self, caller: str, *, status: set[str] | None = None, timeout: float = 20) -> dict:
