@@ -6,12 +6,15 @@ service's internal channel as the web app does it; dispatches go the same way. T
 
 from __future__ import annotations
 
+import subprocess
 from datetime import datetime
 
+import httpx
 import pytest
 
 from app.sipua.tones import has_tone, tone_ratio, write_tone_wav
-from tests.e2e.system import new_caller, wav_seconds
+from tests.e2e.system import SIAGA, new_caller, wav_seconds
+from tests.support.webapp import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asterisk]
 
@@ -195,3 +198,57 @@ def test_a_transfer_leaves_caller_and_unit_talking(system, tmp_path):
     assert any(e["kind"] == "agent.left" and e["detail"].get("transfer") == "psc-kuta" for e in case["events"])
     assert has_tone(heard, UNIT_TONE)
     away(system, "agent-1")
+
+
+def test_the_web_app_killed_mid_call_leaves_the_call_untouched(system, tmp_path):
+    """The agent goes available through a real ``siaga web``; it is killed while the agent talks."""
+    env = {**system.env, "SIAGA_WEBAPP__PORT": str(free_port()), "SIAGA_WEBAPP__SECRET_FILE": str(tmp_path / "key")}
+    subprocess.run(
+        [str(SIAGA), "users", "add", "agent-1", "--role", "agent"],
+        input="kopi-Bali-7-ombak\n",
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    caller = new_caller()
+    tone = write_tone_wav(tmp_path / "caller.wav", CALLER_TONE, 2)
+    heard = tmp_path / "heard-by-agent.wav"
+    base = f"http://127.0.0.1:{env['SIAGA_WEBAPP__PORT']}"
+    web = subprocess.Popen([str(SIAGA), "web"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        with system.line("agent-1", answer_after=0.3, record=heard) as agent:
+            system.until(lambda: _answers(base), 30, "siaga web to answer")
+            token = httpx.post(
+                f"{base}/api/auth/token", data={"username": "agent-1", "password": "kopi-Bali-7-ombak"}
+            ).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            system.until(lambda: httpx.get(f"{base}/api/agents/me", headers=headers).json()["phones"]["sip"], 10, "sip")
+            answer = httpx.put(f"{base}/api/agents/me/status", json={"status": "available"}, headers=headers)
+            assert answer.status_code == 200, answer.text
+            with system.call(
+                "112", caller, dtmf=["1", "2"], dtmf_after=1.0, dtmf_gap=0.8, duration=14, play=tone
+            ) as citizen:
+                agent.wait_for("answered", 20)
+                web.kill()  # SIGKILL: no goodbye to anyone
+                web.wait(5)
+                citizen.wait_for("disconnected", 30)
+            agent.wait_for("disconnected", 10)
+            agent.wait_for("recorded", 10)
+    finally:
+        if web.poll() is None:
+            web.kill()
+    case = system.case(caller, status={"ended"})
+    assert (case["agent"], case["disposition"]) == ("agent-1", "completed")
+    talked = stamp(case["ended_at"]) - stamp(case["taken_at"])
+    assert talked.total_seconds() > 5  # the conversation went on to the caller's own hang-up
+    tail = wav_seconds(heard)
+    assert tone_ratio(heard, CALLER_TONE, tail - 3, tail - 0.5) > 0.5  # still hearing the caller at the end
+    away(system, "agent-1")
+
+
+def _answers(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/login", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
