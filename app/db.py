@@ -167,6 +167,14 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def head_revision() -> str | None:
+    """The newest revision this code knows (what ``migrate`` goes to)."""
+    from alembic.script import ScriptDirectory
+
+    config = _alembic_config(None)
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 def has_schema(engine: Engine) -> bool:
     """Whether migrations have run at all (read-only tools say so instead of crashing)."""
     with engine.connect() as connection:

@@ -32,6 +32,19 @@ def open_users_session(settings: Settings):
     return session
 
 
+def require_current_schema(settings: Settings) -> None:
+    """Exit 1 when the database is behind this code's migrations (the web app reads every column)."""
+    from app import db
+
+    engine = db.make_engine(settings.database.url)
+    try:
+        now, head = db.current_revision(engine), db.head_revision()
+    finally:
+        engine.dispose()
+    if now != head:
+        raise UserError(f"the database is at revision {now}, this siaga needs {head}; run `siaga db upgrade`", code=1)
+
+
 def _password(name: str) -> str:
     """From a hidden prompt (asked twice) at a terminal, else the first line of stdin."""
     if sys.stdin.isatty():

@@ -9,7 +9,7 @@ from app.settings import SettingsError
 from app.users.demo import ensure_demo_users, with_demo_password
 from cli.config import fail, load_settings
 from cli.options import LogLevel, Profile, log_level_option, profile_option
-from cli.users import open_users_session
+from cli.users import open_users_session, require_current_schema
 
 
 def web(profile: Profile | None = profile_option(), log_level: LogLevel = log_level_option()) -> None:
@@ -27,6 +27,7 @@ def web(profile: Profile | None = profile_option(), log_level: LogLevel = log_le
         settings.check_webapp()
     except SettingsError as exc:
         fail(exc)
+    require_current_schema(settings)
     with open_users_session(settings) as session:
         if settings.demo:
             ensure_demo_users(session)

@@ -45,3 +45,18 @@ def test_siaga_web_refuses_to_start_with_a_guessable_password_or_secret(env, arg
     done = subprocess.run([str(SIAGA), *argv], env={**env, **extra}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("siaga: ") and says in done.stderr, done.stderr
+
+
+def test_siaga_web_refuses_a_database_behind_its_migrations(tmp_path):
+    from app import db
+
+    from alembic import command
+
+    env = web_env(tmp_path)  # migrated to head; taken back one revision
+    engine = db.make_engine(env["DATABASE_URL"])
+    with engine.begin() as connection:
+        command.downgrade(db._alembic_config(connection), "-1")
+    engine.dispose()
+    done = subprocess.run([str(SIAGA), "web"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "run `siaga db upgrade`" in done.stderr and "Traceback" not in done.stderr
