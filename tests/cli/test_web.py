@@ -48,9 +48,9 @@ def test_siaga_web_refuses_to_start_with_a_guessable_password_or_secret(env, arg
 
 
 def test_siaga_web_refuses_a_database_behind_its_migrations(tmp_path):
-    from app import db
-
     from alembic import command
+
+    from app import db
 
     env = web_env(tmp_path)  # migrated to head; taken back one revision
     engine = db.make_engine(env["DATABASE_URL"])
