@@ -145,7 +145,7 @@ class CallFlow(Queueing, Connecting, Endings):
                 self.agent_work.board.withdraw(event.agent, self.ticket, utcnow(), missed=False)
             return
         leg = getattr(event, "leg", None)
-        if isinstance(leg, str) and leg.startswith(OTHER_LEGS):
+        if isinstance(leg, str) and leg.startswith(OTHER_LEGS) and leg != self.adopted_leg:
             await self._other_leg(event)
         elif isinstance(event, (AgentOffered, NoAgentLeft, QueueTimedOut)):
             await self._queue_event(event)

@@ -65,3 +65,14 @@ async def test_a_conversation_found_after_a_restart_whose_records_fail_still_end
     assert after.flow.states.state is CallState.CONNECTED
     await after.send(ev.LegEnded("leg1", NORMAL_CLEARING, "Normal Clearing"))
     assert port.sent("hangup_caller") == [()] and after.flow.finished
+
+
+async def test_a_conversation_with_a_call_taker_found_after_a_restart_ends_when_the_agent_hangs_up(new_call, port):
+    """The agent's phone leg (ag…) of an adopted conversation is followed like an agency's."""
+    before = await new_call().start()
+    after = new_call()
+    await after._guarded(after.flow.adopt(connected_leg="ag1"))
+    assert after.flow.ticket == before.flow.ticket and after.flow.states.state is CallState.CONNECTED
+    await after.send(ev.LegEnded("ag1", NORMAL_CLEARING, "Normal Clearing"))
+    assert after.flow.finished and port.sent("hangup_caller") == [()]
+    assert after.case().disposition == "completed"
