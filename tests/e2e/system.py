@@ -54,6 +54,7 @@ class System:
             "SIAGA_SIP__RTP_START": str(rtp),
             "SIAGA_SIP__RTP_END": str(rtp + 999),
             "SIAGA_WEB__PORT": str(free_port(socket.SOCK_STREAM)),
+            "SIAGA_WEBRTC__TLS_PORT": str(free_port(socket.SOCK_STREAM)),
             "SIAGA_DIRECTORY": str(self.directory_file),
             "SIAGA_RECORDINGS_DIR": str(tmp / "recordings"),
             "DATABASE_URL": database_url or f"sqlite:///{tmp / 'cases.db'}",
@@ -75,6 +76,7 @@ class System:
                 "rtp_end": rtp + 999,
             },
             web={"port": int(self.values["SIAGA_WEB__PORT"])},
+            webrtc={"tls_port": int(self.values["SIAGA_WEBRTC__TLS_PORT"])},
             asterisk={"instance": self.instance},
             database={"url": self.values["DATABASE_URL"]},
         )
