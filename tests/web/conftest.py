@@ -61,6 +61,12 @@ def settings_for(url: str, **overrides) -> Settings:
     )
 
 
+@pytest.fixture(autouse=True)
+def private_sip_secrets(tmp_path, monkeypatch):
+    """Generated SIP passwords (the browser phone's) go to a temporary store, never to var/secrets."""
+    monkeypatch.setattr("app.asterisk.secrets.SECRETS_FILE", tmp_path / "secrets" / "sip-passwords.json")
+
+
 @pytest.fixture
 def engine(tmp_path):
     url = f"sqlite:///{tmp_path / 'siaga.db'}"
