@@ -7,7 +7,8 @@ which the closed network refuses (many at a time, at every start). Each
 ``launch`` gets a new empty profile from Playwright (a fresh user-data-dir), and
 each test its own context, so no cookie passes from one test to the next.
 
-Use: ``from tests.support.browser import browser, page, playwright, requested  # noqa: F401 - the fixtures``.
+Use: ``from tests.support.browser import browser, page, playwright, requested  # noqa: F401 - the fixtures``
+in one conftest.py only (tests/web/conftest.py).
 ``page`` records the URL of every request it makes in ``requested`` and leaves
 a screenshot of how it ended in var/screenshots/<test>.png.
 """
@@ -41,9 +42,10 @@ TIMEOUT_MS = 15_000
 MEDIA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator:
-    """One Playwright per test session (its sync API cannot be started twice in one thread)."""
+    """One Playwright per test module (its sync API cannot be started twice in one thread). Not per
+    session: while it runs, its event loop holds the thread, and async tests after it would fail."""
     need(CHROMIUM.is_file(), "Chromium (/usr/bin/chromium, Debian's package chromium; bootstrap installs it)")
     from playwright.sync_api import sync_playwright
 
@@ -56,7 +58,7 @@ def launch(playwright, *extra: str):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[*FLAGS, *extra])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright) -> Iterator:
     chromium = launch(playwright)
     yield chromium

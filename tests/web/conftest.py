@@ -17,6 +17,7 @@ from app.cases.models import Attempt, Case, CaseEvent
 from app.settings import Settings
 from app.users.hashing import hash_password
 from app.users.models import User
+from tests.support.browser import browser, page, playwright, requested  # noqa: F401 - the fixtures, one Playwright
 from web.main import create_app
 
 PASSWORD = "kopi-Bali-7-ombak"

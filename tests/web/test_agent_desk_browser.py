@@ -15,7 +15,6 @@ import pytest
 from playwright.sync_api import expect
 
 from app.settings import DEMO_SECRET
-from tests.support.browser import browser, page, playwright, requested  # noqa: F401 - the fixtures
 from tests.support.parts import need
 from tests.support.redis_server import BINARY as REDIS_BINARY
 from tests.support.redis_server import PrivateRedis
@@ -51,7 +50,10 @@ def publish(redis, **message) -> None:
 def fake_case_api(tab, sent: list) -> None:
     """Answer the case routes as the case API will, and record every request the page sends them."""
     answers = {
-        f"/api/cases/{TICKET}": {"ticket": TICKET, "history": {"calls": 3, "last_classification": "prank", "flagged": True}},
+        f"/api/cases/{TICKET}": {
+            "ticket": TICKET,
+            "history": {"calls": 3, "last_classification": "prank", "flagged": True},
+        },
         f"/api/cases/{TICKET}/suggestions": [
             {"unit": "psc-kuta", "name": "PSC Kuta", "agency": "psc", "distance_km": 0.4},
             {"unit": "amb-kuta-1", "name": "Ambulans Kuta 1", "agency": "ambulance", "distance_km": 2.25},
@@ -74,7 +76,7 @@ def fake_case_api(tab, sent: list) -> None:
     tab.route("**/api/settings/classifications", answer)
 
 
-def test_an_offer_puts_the_case_on_screen_and_the_panel_wires_its_actions(page, desk):  # noqa: F811
+def test_an_offer_puts_the_case_on_screen_and_the_panel_wires_its_actions(page, desk):
     base, redis = desk
     sent: list = []
     fake_case_api(page, sent)
@@ -145,7 +147,7 @@ def test_an_offer_puts_the_case_on_screen_and_the_panel_wires_its_actions(page, 
     assert all(auth.startswith("Bearer v1.") for _, _, auth in sent)
 
 
-def test_status_buttons_show_the_servers_refusal_and_the_feed_sets_the_status(page, desk):  # noqa: F811
+def test_status_buttons_show_the_servers_refusal_and_the_feed_sets_the_status(page, desk):
     base, redis = desk
     log_in(page, base, "agent-1", DEMO_SECRET)
     page.goto(f"{base}/agent")
@@ -170,7 +172,7 @@ def test_status_buttons_show_the_servers_refusal_and_the_feed_sets_the_status(pa
     expect(page.get_by_test_id("service-banner")).to_be_hidden()  # the stand-in call service is up
 
 
-def test_an_offer_withdrawn_takes_the_case_off_the_desk(page, desk):  # noqa: F811
+def test_an_offer_withdrawn_takes_the_case_off_the_desk(page, desk):
     base, redis = desk
     log_in(page, base, "agent-1", DEMO_SECRET)
     page.goto(f"{base}/agent")

@@ -19,7 +19,7 @@ from app.directory.loader import load_directory
 from app.settings import DEMO_SECRET, Settings
 from app.sipua.control import start_line
 from app.sipua.tones import has_tone, write_tone_wav
-from tests.support.browser import MEDIA_FLAGS, launch, playwright, screenshot  # noqa: F401 - the fixture
+from tests.support.browser import MEDIA_FLAGS, launch, screenshot
 from tests.support.parts import need
 from tests.support.waiting import until
 from tests.support.webapp import free_port, running_web, web_env
@@ -80,7 +80,7 @@ def desk(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def tone_browser(playwright, tmp_path_factory):  # noqa: F811 - the fixture above
+def tone_browser(playwright, tmp_path_factory):
     """Chromium whose fake microphone plays BROWSER_TONE."""
     wav = write_tone_wav(tmp_path_factory.mktemp("mic") / "mic.wav", BROWSER_TONE, 4, rate=48000)
     chromium = launch(playwright, *MEDIA_FLAGS, f"--use-file-for-fake-audio-capture={wav}")
