@@ -90,6 +90,20 @@ class WebAppSettings(BaseModel):
     secret_file: Path = paths.VAR / "secrets" / "web-secret"
 
 
+class WebRtcSettings(BaseModel):
+    """The agents' browser softphones: SIP over WebSocket to Asterisk's own HTTP server (docs/WEB.md).
+
+    ``ws://`` on ``ari.host:ari.port`` is offered only while that is loopback; anywhere else
+    browsers use ``wss://`` on ``tls_port`` with this certificate (bootstrap makes a self-signed one).
+    """
+
+    tls_port: int = Field(8089, ge=0, le=65535)  # 0: no TLS (and so no browser phones beyond loopback)
+    cert_file: Path = paths.VAR / "tls" / "asterisk.pem"
+    key_file: Path = paths.VAR / "tls" / "asterisk.key"
+    # The name browsers reach Asterisk by (the certificate's name); unset: ari.host.
+    public_host: str | None = None
+
+
 class DatabaseSettings(BaseModel):
     url: str = f"sqlite:///{paths.VAR / 'siaga.db'}"
 
@@ -206,6 +220,7 @@ class Settings(BaseSettings):
     asterisk: AsteriskSettings = Field(default_factory=AsteriskSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     webapp: WebAppSettings = Field(default_factory=WebAppSettings)
+    webrtc: WebRtcSettings = Field(default_factory=WebRtcSettings)
     watchdog: WatchdogSettings = Field(default_factory=WatchdogSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)

@@ -19,7 +19,7 @@ VENV=$ROOT/.venv
 CHROOT=$ROOT/.asterisk/root
 TEST_DB=siaga_test
 PACKAGES=(python3 python3-venv debootstrap debian-archive-keyring sip-tester espeak-ng sox chromium)
-STEPS=8
+STEPS=9
 STEP=0
 STARTED=$SECONDS
 export DEBIAN_FRONTEND=noninteractive
@@ -240,6 +240,11 @@ at 127.0.0.1): use IP addresses for the trunk. Delete the folder and re-run
     [ -d "$CHROOT/var/lib/siaga" ] || as_root mkdir -p "$CHROOT/var/lib/siaga"
     ok "chroot ${CHROOT#"$ROOT"/}: $(as_root chroot "$CHROOT" asterisk -V)"
 fi
+
+# ---------------------------------------------------------------------------
+step "Certificate of the browser phones' secure WebSocket (var/tls)"
+# Self-signed, made once; a real certificate at the same paths is kept (docs/WEB.md).
+"$VENV/bin/python" -m app.asterisk.tls
 
 # ---------------------------------------------------------------------------
 step "Database schema"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from app.directory.schema import Directory
 from app.settings import Settings
 from web.ratelimit import LoginLimiter
 
@@ -17,3 +18,4 @@ class WebContext:
     key: bytes  # signs tokens and cookies (web.secret)
     sessions: sessionmaker[Session]
     limiter: LoginLimiter
+    directory: Directory | None = None  # the call-takers (agents:) have browser phones; None: unreadable

@@ -9,6 +9,7 @@ same host and port, which the softphone's SIP over WebSocket will use.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -18,12 +19,16 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import db
+from app.asterisk import webrtc
+from app.directory.loader import DirectoryError, load_directory
 from app.settings import Settings
-from web import agents_api, api, pages, vendor
+from web import agent_page, agents_api, api, pages, phone, vendor
 from web.context import WebContext
 from web.deps import LoginRequired
 from web.ratelimit import LoginLimiter
 from web.secret import signing_key
+
+log = logging.getLogger("siaga.web")
 
 CSP = [
     "default-src 'self'",
@@ -42,8 +47,12 @@ HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),  # case data and tokens stay out of browser and proxy caches
-    (b"content-security-policy", "; ".join(CSP).encode()),
 ]
+
+
+def csp(settings: Settings) -> str:
+    """The policy, with the softphone's SIP WebSocket (Asterisk's own port) admitted besides this site."""
+    return "; ".join(f"{d} {webrtc.origin(settings)}" if d == "connect-src 'self'" else d for d in CSP)
 
 
 def create_app(settings: Settings, engine: Engine | None = None, key: bytes | None = None) -> FastAPI:
@@ -54,12 +63,15 @@ def create_app(settings: Settings, engine: Engine | None = None, key: bytes | No
         key=key or signing_key(settings),
         sessions=db.session_factory(engine),
         limiter=LoginLimiter(webapp.login_attempts, webapp.login_attempts_per_address, webapp.login_window_seconds),
+        directory=_directory(settings),
     )
     app = FastAPI(title="Siaga", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.ctx = ctx
     app.include_router(api.router)
     app.include_router(agents_api.router)
+    app.include_router(phone.router)
     app.include_router(pages.router)
+    app.include_router(agent_page.router)
     app.include_router(vendor.router)  # before the /static mount, which would answer its paths first
     vendor.check()
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static")
@@ -73,15 +85,25 @@ def create_app(settings: Settings, engine: Engine | None = None, key: bytes | No
         swagger = vendor.present("swagger-ui/swagger-ui-bundle.js", "swagger-ui/swagger-ui.css")
         return pages.templates.TemplateResponse(request, "docs.html", {"doc": app.openapi(), "swagger": swagger})
 
-    app.add_middleware(_SecurityHeaders)
+    app.add_middleware(_SecurityHeaders, headers=[*HEADERS, (b"content-security-policy", csp(settings).encode())])
     return app
+
+
+def _directory(settings: Settings):
+    # The web app only reads who the call-takers are; a broken directory must not keep logins out.
+    try:
+        return load_directory(settings.directory)
+    except (DirectoryError, OSError) as exc:
+        log.error("directory %s unreadable, no browser phones: %s", settings.directory, exc)
+        return None
 
 
 class _SecurityHeaders:
     """The same protective headers on every answer, errors included."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> None:
         self.app = app
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,7 +112,7 @@ class _SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *HEADERS]
+                message["headers"] = [*message.get("headers", []), *self.headers]
             await send(message)
 
         await self.app(scope, receive, with_headers)

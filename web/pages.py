@@ -40,7 +40,7 @@ def _safe_next(then: str | None) -> str:
     return "/"
 
 
-def _csrf_ok(expected: str | None, *given: str | None) -> bool:
+def csrf_ok(expected: str | None, *given: str | None) -> bool:
     return bool(expected) and any(g and secrets.compare_digest(g, expected or "") for g in given)
 
 
@@ -96,7 +96,7 @@ def login_submit(
     next: Annotated[str, Form(max_length=2048)] = "/",
 ):
     claims = tokens.read(ctx.key, "login", request.cookies.get(LOGIN_COOKIE))
-    if not _csrf_ok(claims.get("csrf") if claims else None, csrf):
+    if not csrf_ok(claims.get("csrf") if claims else None, csrf):
         raise HTTPException(403, "the login form has expired or did not come from this site; reload it")
     then = _safe_next(next)
     address = request.client.host if request.client else "unknown"
@@ -129,7 +129,7 @@ def logout(
     csrf: Annotated[str, Form(max_length=256)] = "",
     x_csrf_token: Annotated[str | None, Header(max_length=256)] = None,
 ):
-    if not _csrf_ok(page.csrf, csrf, x_csrf_token):
+    if not csrf_ok(page.csrf, csrf, x_csrf_token):
         raise HTTPException(403, "missing or wrong CSRF token")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -140,7 +140,7 @@ def logout(
 def home(request: Request, page: AgentPage, session: SessionDep):
     """Who is logged in, and the latest cases (times in Badung, WITA)."""
     latest = cases_as_dicts(session, cases.list_cases(session, limit=LATEST))
-    softphone = vendor.present("jssip/jssip.min.js")  # loaded now, used by the softphone to come
+    softphone = vendor.present("jssip/jssip.min.js")
     return templates.TemplateResponse(
         request, "home.html", {"user": page.user, "csrf": page.csrf, "cases": latest, "softphone": softphone}
     )

@@ -28,6 +28,8 @@ DEMO_FALLBACK_EXTEN = "fallback"
 # PJSIP object names.
 TRUNK_ENDPOINT = "trunk"
 TRANSPORT_UDP = "transport-udp"
+TRANSPORT_WS = "transport-ws"  # browser softphones: SIP over WebSocket (on loopback)
+TRANSPORT_WSS = "transport-wss"  # and over a secure WebSocket (http.conf's TLS port)
 OPERATOR_PREFIX = "operator-"  # operator-1 .. operator-N, the command-center call-takers
 
 # Channel variables. Set with a "__" prefix in the dialplan so Local and

@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 from app.asterisk.locate import AsteriskError
+from app.asterisk.tls import enabled as tls_enabled
 from app.settings import Settings
 
 
@@ -15,10 +16,13 @@ class PortInUse(AsteriskError):
 
 
 def check_free(settings: Settings, instance: str, pid_file: Path | None = None) -> None:
-    wanted = (
+    wanted = [
         ("SIP (UDP)", socket.SOCK_DGRAM, settings.sip.bind_host, settings.sip.port, "SIAGA_SIP__PORT"),
         ("ARI/HTTP (TCP)", socket.SOCK_STREAM, settings.ari.host, settings.ari.port, "SIAGA_ARI__PORT"),
-    )
+    ]
+    if tls_enabled(settings):  # Asterisk would only log a busy TLS port, and browser phones fail
+        port = settings.webrtc.tls_port
+        wanted.append(("HTTPS/WSS (TCP)", socket.SOCK_STREAM, settings.ari.host, port, "SIAGA_WEBRTC__TLS_PORT"))
     for what, kind, host, port, env in wanted:
         if not port_free(kind, host, port):
             hint = _running_hint(instance, pid_file)

@@ -16,7 +16,9 @@ import jinja2
 
 from app import paths
 from app.asterisk import constants as c
+from app.asterisk import tls
 from app.asterisk.secrets import endpoint_password
+from app.asterisk.webrtc import web_endpoint
 from app.directory.schema import Directory
 from app.files import private_dir, write_private
 from app.settings import Settings
@@ -42,6 +44,9 @@ ARI_MODULES = [
         "sounds",
     )
 ]
+# The browser softphones' extra modules: SIP over WebSocket, DTLS-SRTP and Opus.
+WEBRTC_MODULES = ["res_pjsip_transport_websocket.so", "res_srtp.so", "codec_opus_open_source.so"]
+TLS_CERT, TLS_KEY = "webrtc-cert.pem", "webrtc-key.pem"  # copied into <instance>/etc for the HTTPS server
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _WILDCARDS = {"", "0.0.0.0", "::", "[::]"}
 
@@ -107,7 +112,9 @@ def render(settings: Settings, directory: Directory, instance_dir: Path, inside:
     settings.check_secrets()
     etc = private_dir(private_dir(instance_dir) / "etc")
     env = _environment()
-    data = _template_data(settings, directory, Folders(PurePosixPath(inside or instance_dir)))
+    dirs = Folders(PurePosixPath(inside or instance_dir))
+    data = _template_data(settings, directory, dirs)
+    data["tls"] = _install_tls(settings, etc, dirs)
     for folder in TEMPLATE_DIRS:
         for template in sorted(Path(folder).glob("*.j2")):
             text = env.get_template(template.name).render(**data)
@@ -134,6 +141,20 @@ def sip_endpoints(settings: Settings, directory: Directory) -> list[Endpoint]:
     return [
         Endpoint(name, kind, display, endpoint_password(settings, name)) for name, (kind, display) in wanted.items()
     ]
+
+
+def webrtc_endpoints(settings: Settings, directory: Directory) -> list[Endpoint]:
+    """Each call-taker's browser softphone ``<agent>-web``, with the password of the agent's SIP phone."""
+    taken = {e.name for e in sip_endpoints(settings, directory)} | {c.TRUNK_ENDPOINT}
+    endpoints = []
+    for agent in directory.agents:
+        name = web_endpoint(agent.name)
+        if name in taken:
+            raise ValueError(f"directory: {name!r} is both an agent's browser phone and another endpoint")
+        endpoints.append(
+            Endpoint(name, "browser phone", f"Agent {agent.name}", endpoint_password(settings, agent.name))
+        )
+    return endpoints
 
 
 def registering_endpoint(dial: str) -> str | None:
@@ -178,6 +199,8 @@ def _template_data(settings: Settings, directory: Directory, dirs: Folders) -> d
         "ari_password": settings.ari.password.get_secret_value(),
         "media_address": None if bind in _WILDCARDS else bind,
         "endpoints": sip_endpoints(settings, directory),
+        "web_endpoints": webrtc_endpoints(settings, directory),
+        "webrtc_modules": WEBRTC_MODULES,
         "lines": line_plans(directory),
         "journal_file": str(dirs.fallback_journal),
         "hold_sounds": [c.sound(c.PROMPT_PLEASE_HOLD, lang) for lang in c.PROMPT_LANGUAGES],
@@ -185,6 +208,20 @@ def _template_data(settings: Settings, directory: Directory, dirs: Folders) -> d
         "format_attrs": FORMAT_ATTRS,
         "ari_modules": ARI_MODULES,
     }
+
+
+def _install_tls(settings: Settings, etc: Path, dirs: Folders) -> dict | None:
+    """Copy the HTTPS certificate into the instance (a chroot cannot read var/tls); None: no TLS.
+
+    Without a certificate (bootstrap makes one) or with ``webrtc.tls_port`` 0, Asterisk serves
+    plain HTTP only: browser phones then work from this machine only (``ws://`` on loopback).
+    """
+    webrtc = settings.webrtc
+    if not tls.enabled(settings):
+        return None
+    write_private(etc / TLS_CERT, Path(webrtc.cert_file).read_bytes())
+    write_private(etc / TLS_KEY, Path(webrtc.key_file).read_bytes())
+    return {"port": webrtc.tls_port, "cert": str(dirs.etc / TLS_CERT), "key": str(dirs.etc / TLS_KEY)}
 
 
 def _environment() -> jinja2.Environment:

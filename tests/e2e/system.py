@@ -61,6 +61,7 @@ class System:
             "SIAGA_QUEUE__RING_SECONDS": "3",
             "SIAGA_QUEUE__MAX_WAIT_SECONDS": "8",
             "SIAGA_QUEUE__WRAPUP_SECONDS": "0",
+            "SIAGA_WEBRTC__TLS_PORT": str(free_port(socket.SOCK_STREAM)),
             "SIAGA_DIRECTORY": str(self.directory_file),
             "SIAGA_RECORDINGS_DIR": str(tmp / "recordings"),
             "DATABASE_URL": database_url or f"sqlite:///{tmp / 'cases.db'}",
@@ -83,6 +84,7 @@ class System:
             },
             web={"port": int(self.values["SIAGA_WEB__PORT"])},
             internal={"secret": self.values["SIAGA_INTERNAL__SECRET"]},
+            webrtc={"tls_port": int(self.values["SIAGA_WEBRTC__TLS_PORT"])},
             asterisk={"instance": self.instance},
             database={"url": self.values["DATABASE_URL"]},
         )

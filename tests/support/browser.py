@@ -7,7 +7,8 @@ which the closed network refuses (many at a time, at every start). Each
 ``launch`` gets a new empty profile from Playwright (a fresh user-data-dir), and
 each test its own context, so no cookie passes from one test to the next.
 
-Use: ``from tests.support.browser import browser, page, requested  # noqa: F401 - the fixtures``.
+Use: ``from tests.support.browser import browser, page, playwright, requested  # noqa: F401 - the fixtures``
+in one conftest.py only (tests/web/conftest.py).
 ``page`` records the URL of every request it makes in ``requested`` and leaves
 a screenshot of how it ended in var/screenshots/<test>.png.
 """
@@ -36,17 +37,32 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 TIMEOUT_MS = 15_000
 
 
-# Per module, not per session: while Playwright's sync API is open it holds an event loop on the main
-# thread, and every asyncio test collected after it would fail to start its own.
+# A fake microphone and camera, granted without asking: the softphone's tests. With
+# --use-file-for-fake-audio-capture=<wav> the microphone plays that file in a loop.
+MEDIA_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+
 @pytest.fixture(scope="module")
-def browser() -> Iterator:
+def playwright() -> Iterator:
+    """One Playwright per test module (its sync API cannot be started twice in one thread). Not per
+    session: while it runs, its event loop holds the thread, and async tests after it would fail."""
     need(CHROMIUM.is_file(), "Chromium (/usr/bin/chromium, Debian's package chromium; bootstrap installs it)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        yield chromium
-        chromium.close()
+    with sync_playwright() as running:
+        yield running
+
+
+def launch(playwright, *extra: str):
+    """Debian's Chromium, headless, with ``FLAGS`` and ``extra``."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[*FLAGS, *extra])
+
+
+@pytest.fixture(scope="module")
+def browser(playwright) -> Iterator:
+    chromium = launch(playwright)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
@@ -57,6 +73,11 @@ def requested() -> list[str]:
 
 @pytest.fixture
 def page(browser, requested, request) -> Iterator:
+    yield from tab_of(browser, requested, request.node.name)
+
+
+def tab_of(browser, requested: list[str], test_name: str) -> Iterator:
+    """A tab in a fresh context of ``browser``; its screenshot is left in var/screenshots/<test_name>.png."""
     context = browser.new_context()
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
@@ -64,7 +85,12 @@ def page(browser, requested, request) -> Iterator:
     try:
         yield tab
     finally:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-        tab.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+        screenshot(tab, test_name)
         context.close()
+
+
+def screenshot(tab, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+    tab.screenshot(path=path, full_page=True)
+    return path

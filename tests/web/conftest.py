@@ -17,6 +17,7 @@ from app.cases.models import Attempt, Case, CaseEvent
 from app.settings import Settings
 from app.users.hashing import hash_password
 from app.users.models import User
+from tests.support.browser import browser, page, playwright, requested  # noqa: F401 - the fixtures, one Playwright
 from web.main import create_app
 
 PASSWORD = "kopi-Bali-7-ombak"
@@ -59,6 +60,12 @@ def settings_for(url: str, **overrides) -> Settings:
     return Settings(
         profile=overrides.pop("profile", "production"), database={"url": url}, redis={"url": None}, **overrides
     )
+
+
+@pytest.fixture(autouse=True)
+def private_sip_secrets(tmp_path, monkeypatch):
+    """Generated SIP passwords (the browser phone's) go to a temporary store, never to var/secrets."""
+    monkeypatch.setattr("app.asterisk.secrets.SECRETS_FILE", tmp_path / "secrets" / "sip-passwords.json")
 
 
 @pytest.fixture

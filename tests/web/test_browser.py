@@ -11,7 +11,6 @@ from playwright.sync_api import expect
 from app import db
 from app.cases.models import Case
 from app.settings import DEMO_SECRET
-from tests.support.browser import browser, page, requested  # noqa: F401 - the fixtures
 from tests.support.parts import need
 from tests.support.webapp import running_web, web_env
 from web import vendor

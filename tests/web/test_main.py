@@ -12,7 +12,8 @@ CSP = {
     "style-src": "'self'",
     "img-src": "'self' data:",  # Swagger UI's icons
     "font-src": "'self'",
-    "connect-src": "'self'",  # CSP Level 3: also ws:// and wss:// to this host and port
+    # CSP Level 3: also ws:// and wss:// to this host and port; and the softphone's SIP WebSocket (ari.host:port)
+    "connect-src": "'self' ws://127.0.0.1:8088",
     "object-src": "'none'",
     "base-uri": "'self'",
     "form-action": "'self'",

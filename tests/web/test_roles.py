@@ -32,6 +32,7 @@ EXPECTED = {
     ("get", "/api/agents/me"): (200, 404),
     ("put", "/api/agents/me/status"): (200, 404),
     ("post", "/api/cases/112-261204-00001/dispatch"): (409,),
+    ("get", "/api/agents/me/phone"): (200, 404),  # only directory call-takers have a browser phone
 }
 
 

@@ -33,6 +33,7 @@ def settings_on_free_ports(profile: str = "demo", rtp_base: int = 40000, **extra
         profile=profile,
         sip={"port": free_port(socket.SOCK_DGRAM), "rtp_start": rtp_base, "rtp_end": rtp_base + 999},
         ari={"port": free_port(socket.SOCK_STREAM), **extra.pop("ari", {})},
+        webrtc={"tls_port": free_port(socket.SOCK_STREAM), **extra.pop("webrtc", {})},
         **extra,
     )
 
