@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
@@ -98,14 +98,24 @@ async def all_agents(user: Supervisor, ctx: ContextDep):
     openapi_extra=role("agent"),
     responses={**UNAUTHENTICATED, 404: {"description": "No case with that ticket"}},
 )
-def suggestions(user: Agent, ctx: ContextDep, session: SessionDep, ticket: Annotated[str, TICKET]):
-    """Units for the case, as the directory routes it: the category's agency, covering the district first, nearest first."""
+def suggestions(
+    user: Agent,
+    ctx: ContextDep,
+    session: SessionDep,
+    ticket: Annotated[str, TICKET],
+    category: Annotated[str | None, Query(max_length=32, description="When the case has none yet")] = None,
+    district: Annotated[str | None, Query(max_length=32, description="When the case has none yet")] = None,
+):
+    """Units for the case, as the directory routes it: the category's agency, covering the district first,
+    nearest first. A ringing case may not hold the IVR's answers yet (the database follows the call by a
+    moment): the page passes them from the offer, and the case's own values win once it has them."""
     case = cases.get_case(session, ticket)
     if case is None:
         raise HTTPException(404, f"no case with ticket {ticket}")
     directory = _directory(ctx.settings.directory)
+    category, district = case.category or category, case.district or district
     out = []
-    for candidate in route(directory, case.line, case.category, case.district):
+    for candidate in route(directory, case.line, category, district):
         if candidate.kind != "unit":
             continue
         unit = next(u for u in directory.units if u.id == candidate.id)
@@ -115,7 +125,7 @@ def suggestions(user: Agent, ctx: ContextDep, session: SessionDep, ticket: Annot
                 name=candidate.name,
                 agency=candidate.agency,
                 distance_km=candidate.distance_km,
-                covers_district=case.district in unit.districts,
+                covers_district=district in unit.districts,
             )
         )
     return out

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import wave
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -166,8 +167,10 @@ class System:
         return start_call(f"sip:{number}@127.0.0.1:{self.values['SIAGA_SIP__PORT']}", from_user=caller, **opts)
 
     def internal(self, method: str, path: str, body: dict | None = None):
-        """A request on the call service's internal channel, as the web app sends it."""
-        return asyncio.run(ask(self.settings, method, path, body))
+        """A request on the call service's internal channel, as the web app sends it (in a thread of its
+        own: a browser test's Playwright holds this thread's event loop)."""
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, ask(self.settings, method, path, body)).result()
 
     def agent_available(self, name: str, phone: str = "sip") -> dict:
         """Once its phone shows registered, the agent goes available."""

@@ -108,3 +108,10 @@ def test_a_wrong_internal_secret_is_refused_by_the_call_service(engine, internal
         answer = client.get("/api/agents/me", headers=bearer(token_of(client, "agent-1")))
     assert answer.status_code == 503
     assert "refused the internal secret" in answer.json()["detail"]
+
+
+def test_suggestions_take_the_offers_answers_while_the_case_has_none_yet(web, tickets):
+    headers = bearer(token_of(web, "agent-1"))
+    query = "?category=medical&district=kuta-utara"
+    units = web.get(f"/api/cases/{tickets[0]}/suggestions{query}", headers=headers).json()
+    assert units[0]["unit"] == "psc-kuta-utara" and units[0]["covers_district"] is True

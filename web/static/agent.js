@@ -211,10 +211,14 @@
     if (!answer.ok) caseError(`classifications: ${answer.detail}`);
   }
 
-  async function loadSuggestions(ticket) {
+  async function loadSuggestions(ticket, offer) {
     const body = $("suggestions");
+    // The offer's category and district: the case row may not hold them yet when the phone rings.
+    const query = new URLSearchParams();
+    if (offer && offer.category) query.set("category", offer.category);
+    if (offer && offer.district) query.set("district", offer.district);
+    const answer = await api("GET", `/api/cases/${encodeURIComponent(ticket)}/suggestions?${query}`);
     body.replaceChildren();
-    const answer = await api("GET", `/api/cases/${encodeURIComponent(ticket)}/suggestions`);
     if (siaga.ticket !== ticket) return;
     if (!answer.ok) {
       caseError(`suggestions: ${answer.detail}`);
@@ -274,7 +278,7 @@
     $("no-case").hidden = true;
     showHistory(offer.ticket);
     loadClassifications();
-    loadSuggestions(offer.ticket);
+    loadSuggestions(offer.ticket, offer);
   }
 
   function closeCase(text) {
@@ -295,12 +299,13 @@
     const answer = await caseAction("notes", { text: $("note-text").value }, "Note added.");
     if (answer && answer.ok) $("note-text").value = "";
   });
-  $("correct-form").addEventListener("submit", (e) => {
+  $("correct-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = {};
     if ($("correct-category").value) body.category = $("correct-category").value;
     if ($("correct-district").value) body.district = $("correct-district").value;
-    caseAction("corrections", body, "Corrected.");
+    const answer = await caseAction("corrections", body, "Corrected.");
+    if (answer && answer.ok) loadSuggestions(siaga.ticket);  // the corrected category or district routes anew
   });
   $("close-case").addEventListener("click", async () => {
     const answer = await caseAction("close", undefined);
