@@ -102,6 +102,9 @@ class WebRtcSettings(BaseModel):
     key_file: Path = paths.VAR / "tls" / "asterisk.key"
     # The name browsers reach Asterisk by (the certificate's name); unset: ari.host.
     public_host: str | None = None
+    # No audio from a browser phone in a call this long: Asterisk ends its leg (a browser gone without a
+    # BYE), and the caller goes to the fallback group rather than wait in silence.
+    rtp_timeout_seconds: int = Field(8, ge=3, le=300)
 
 
 class DatabaseSettings(BaseModel):

@@ -163,3 +163,40 @@ def test_agent_1_takes_a_112_call_in_the_browser_conferences_psc_kuta_leaves_and
     tail = wav_seconds(unit_heard)
     assert tone_ratio(unit_heard, CALLER_TONE, tail - 5, tail - 1) > 0.5, "caller and unit apart after the agent left"
     assert tone_ratio(unit_heard, AGENT_TONE, tail - 5, tail - 1) < 0.1
+
+
+def test_a_browser_that_goes_away_mid_call_leaves_the_caller_with_the_fallback_group(system, chromium, web, tmp_path):
+    """The agent's tab dies without a goodbye: after ``webrtc.rtp_timeout_seconds`` of no audio Asterisk
+    ends the browser's leg and the caller goes to the command-center group; nothing is lost."""
+    context = chromium.new_context()
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    log_in(tab, web, "agent-1", PASSWORD)
+    tab.goto(f"{web}/agent")
+    expect(tab.get_by_test_id("phone-state")).to_have_attribute("data-state", "registered")
+    system.until(lambda: system.internal("GET", "/agents/agent-1")["phones"]["web"], 10, "agent-1-web registered")
+    if system.internal("GET", "/agents/agent-1")["status"] != "available":
+        tab.get_by_test_id("status-available").click()
+    expect(tab.get_by_test_id("agent-status")).to_have_attribute("data-status", "available")
+    caller = new_caller()
+    with system.line("operator-1", answer_after=0.3) as operator:
+        with system.call("112", caller, dtmf=["1", "2"], dtmf_after=1.0, dtmf_gap=0.8, duration=60) as citizen:
+            expect(tab.get_by_test_id("incoming")).to_be_visible(timeout=30_000)
+            tab.get_by_test_id("answer").click()
+            expect(tab.get_by_test_id("call-state")).to_have_attribute("data-state", "in-call")
+            system.case(caller, status={"connected"})
+            context.close()  # the tab and its connections die: no BYE
+            operator.wait_for("incoming", 30)
+            operator.wait_for("answered", 5)
+            citizen.stop()
+    case = system.case(caller, status={"ended"})
+    assert case["agent"] == "agent-1" and case["disposition"] == "fallback"
+    dropped = [e for e in case["events"] if e["kind"] == "agent.dropped"]
+    assert dropped and dropped[0]["detail"]["agent"] == "agent-1", [e["kind"] for e in case["events"]]
+    away(system, "agent-1")
+
+
+def away(system, name: str) -> None:
+    state = system.internal("GET", f"/agents/{name}")
+    if state["status"] not in ("away", "offline", "on-call"):
+        system.internal("PUT", f"/agents/{name}/status", {"status": "away"})
