@@ -93,9 +93,16 @@ def _call(settings: Settings, target: str, caller: str, keys: list[str], talk: f
             why = WHY_NOT.get(code, f"refused ({code} {first.get('reason', '')})" if first else "not answered")
             raise UserError(f"{target}: {why}{_hint(settings)}", code=1)
         _progress("answered; " + ("pressing the keys ..." if keys else "waiting in the menu ..."))
-        case = _wait_case(settings, caller, started, {"connected", "fallback", "ended"}, deadline)
+        case = _wait_case(settings, caller, started, {"queued", "connected", "fallback", "ended"}, deadline)
+        if case and case["status"] == "queued":
+            _progress("waiting for a call-taker (112 queue) ...")
+            case = _wait_case(settings, caller, started, {"connected", "fallback", "ended", "forwarding"}, deadline)
+            if case and case["status"] == "forwarding":  # no call-taker answered in time: on to the unit
+                _progress("no call-taker answered; put through to the unit ...")
+                case = _wait_case(settings, caller, started, {"connected", "fallback", "ended"}, deadline)
         if case and case["status"] == "connected":
-            _progress(f"connected to {case.get('answered_by_unit') or 'an agency'}; talking for {talk:g} s")
+            who = f"call-taker {case['agent']}" if case.get("agent") else case.get("answered_by_unit") or "an agency"
+            _progress(f"connected to {who}; talking for {talk:g} s")
             time.sleep(talk)  # the caller talks: nothing to wait for
         elif case and case["status"] == "fallback":
             _progress("handed to the command center's fallback route; waiting for a human ...")
@@ -141,7 +148,7 @@ def _wait_case(settings: Settings, caller: str, since: float, statuses: set[str]
 
 
 def _answered(case: dict) -> bool:
-    return bool(case.get("answered_by_unit") or case.get("agency_answered_at"))
+    return bool(case.get("answered_by_unit") or case.get("agency_answered_at") or case.get("agent"))
 
 
 def _lines(settings: Settings) -> list[str]:
@@ -197,6 +204,8 @@ def _print(case: dict) -> None:
         "ended_at",
         "recording",
     ]
+    if case.get("agent"):  # a call-taker took the call (112 with call-takers): who, when, what followed
+        keys[keys.index("answered_by_unit") : keys.index("answered_by_unit")] = ["agent", "taken_at", "workflow"]
     for key in keys:
         value = case.get(key)
         typer.echo(f"{key:>20}: {local_text(value) if key.endswith('_at') else ('' if value is None else value)}")

@@ -252,3 +252,21 @@ def _answers(base: str) -> bool:
         return httpx.get(f"{base}/login", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_siaga_dial_says_when_the_caller_waits_for_and_talks_to_a_call_taker(system):
+    with system.line("agent-1", answer_after=1.0):
+        system.agent_available("agent-1")
+        done = subprocess.run(
+            [str(SIAGA), "dial", "112", "--press", "1,2", "--talk", "1"],
+            env=system.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 0, done.stderr
+    assert "waiting for a call-taker (112 queue) ..." in done.stderr
+    assert "connected to call-taker agent-1; talking for 1 s" in done.stderr
+    printed = {k.strip(): v for k, _, v in (line.partition(": ") for line in done.stdout.splitlines())}
+    assert printed["agent"].strip() == "agent-1" and printed["workflow"].strip() == "taken"
+    away(system, "agent-1")
