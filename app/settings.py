@@ -130,7 +130,7 @@ class InternalSettings(BaseModel):
     (``web.host``:``web.port``, under /internal), each request carrying this shared secret."""
 
     # Unset: generated once into secret_file (0600); both processes on this machine read it.
-    secret: SecretStr | None = None
+    secret: SecretStr | None = Field(None, min_length=32)
     secret_file: Path = paths.VAR / "secrets" / "internal-secret"
 
 

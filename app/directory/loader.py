@@ -116,6 +116,8 @@ def _cross_check(d: Directory):
         if agent.name in agents:
             yield where, f"name '{agent.name}' is already used by agents[{agents[agent.name]}]"
         agents.setdefault(agent.name, i)
+        if agent.name.endswith("-web") and any(a.name == agent.name[: -len("-web")] for a in d.agents):
+            yield where, f"name '{agent.name}' is the browser phone of agent '{agent.name[: -len('-web')]}'"
         for phone in (agent.name, f"{agent.name}-web"):
             if phone in endpoints or phone.startswith("operator-"):
                 yield where, f"its phone '{phone}' is already the endpoint of {endpoints.get(phone, 'an operator')}"

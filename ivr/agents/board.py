@@ -136,6 +136,8 @@ class AgentBoard:
         agent.offered = None
         if missed and agent.status == "available":
             self._move(agent, "away", now, f"did not answer {ticket}")
+        elif agent.status == "available" and not agent.registered:  # its phones went while it rang
+            self._move(agent, "offline", now, "no phone registered")
         else:
             self.on_change(agent)
 

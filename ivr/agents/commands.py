@@ -40,8 +40,8 @@ def internal_router(
     """``find_call(ticket)`` -> the post function of that call's worker, or None when no such call is up."""
 
     def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
-        given = (authorization or "").removeprefix("Bearer ").encode("utf-8", "replace")
-        if not authorization or not hmac.compare_digest(given, secret):
+        scheme, _, given = (authorization or "").partition(" ")
+        if scheme != "Bearer" or not secret or not hmac.compare_digest(given.encode("utf-8", "replace"), secret):
             raise HTTPException(401, "internal channel: wrong or missing secret")
 
     router = APIRouter(prefix="/internal", dependencies=[Depends(authorised)], include_in_schema=False)

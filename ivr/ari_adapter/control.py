@@ -78,6 +78,17 @@ class AriCallControl:
             originator=self.caller,
         )
 
+    async def gone(self, legs: list[str]) -> set[str]:
+        out = set()
+        for leg in legs:
+            try:
+                await self.client.get_channel(ids.leg_channel_id(self.key, leg))
+            except errors.AriNotFound:
+                out.add(leg)
+            except errors.AriError:
+                pass  # cannot say: taken as there
+        return out
+
     async def join(self, leg: str) -> None:
         await self.client.add_to_bridge(ids.bridge_id(self.key), [ids.leg_channel_id(self.key, leg)])
 

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from ivr.ari_adapter import ids
 from ivr.ari_adapter.translate import translate
+from ivr.calls.events import DispatchRefused, DispatchRequested
 
 log = logging.getLogger("siaga.router")
 
@@ -67,6 +68,15 @@ class CallWorker:
                 await self._guard(self._handle(await self.queue.get()))
         finally:
             done(self.key)
+            self._refuse_requests()
+
+    def _refuse_requests(self) -> None:
+        """Requests that arrived after the call ended (a dispatch behind the hang-up) get their answer now."""
+        while not self.queue.empty():
+            item = self.queue.get_nowait()
+            reply = getattr(item, "reply", None)
+            if isinstance(item, DispatchRequested) and isinstance(reply, asyncio.Future) and not reply.done():
+                reply.set_exception(DispatchRefused(409, "the call has ended"))
 
     async def _handle(self, item: object) -> None:
         # Translation inside the guard too: a raw event it cannot read is an error of this call.

@@ -84,3 +84,6 @@ class FlowBase:
 
     async def _stop_hold(self) -> None:
         raise NotImplementedError
+
+    async def _recheck_legs(self) -> None:
+        raise NotImplementedError

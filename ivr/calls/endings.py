@@ -193,6 +193,8 @@ class Endings(FlowBase):
             await self._to_fallback("service reconnected while the caller waited for a call-taker")
         elif self.states.state is CallState.HANDING_OVER:
             await self._hand_over()  # now: not waiting for the timer
+        elif self.states.state is CallState.CONNECTED:  # a party may have hung up while events were lost
+            await self._recheck_legs()
 
     # -- timers ----------------------------------------------------------------------
     def _start_timer(self, token: str, seconds: float, event: object) -> None:

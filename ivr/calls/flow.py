@@ -192,7 +192,7 @@ class CallFlow(Queueing, Connecting, Endings):
         elif isinstance(event, (ev.LegEnded, ev.LegFailedToStart)):
             outcome = _outcome(event.cause) if isinstance(event, ev.LegEnded) else "failed"
             cause = event.cause if isinstance(event, ev.LegEnded) else 0
-            await (self._agent_leg_ended(leg, outcome, cause) if agent else self._unit_leg_ended(leg, outcome))
+            await (self._agent_leg_ended(leg, outcome, cause) if agent else self._unit_leg_ended(leg, outcome, cause))
 
     async def _input(self, event: ev.DigitPressed | ev.PromptFinished | ev.TimerExpired) -> None:
         if self.states.state is CallState.IVR and self.ivr is not None:

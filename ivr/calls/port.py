@@ -34,6 +34,9 @@ class CallControl(Protocol):
 
     async def hangup_leg(self, leg: str) -> None: ...
 
+    async def gone(self, legs: list[str]) -> set[str]:
+        """Which of these legs no longer exist (after events may have been missed); unknown counts as there."""
+
     async def join(self, leg: str) -> None:
         """Add an answered leg to the caller's bridge (a conference: caller, call-taker and unit)."""
 

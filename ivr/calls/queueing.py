@@ -192,13 +192,18 @@ class Queueing(FlowBase):
         self.offer_legs, self.offer_agent = {}, None
         self._cancel_timer("max-wait")
         await self._stop_hold()
-        await self.port.connect(leg)
+        try:
+            await self.port.connect(leg)
+        except Exception:  # the caller goes to the fallback route (fail_safe); the agent's phone is released
+            await self._safely(self.port.hangup_leg(leg))
+            work.board.withdraw(name, self.ticket, utcnow(), missed=False)
+            raise
         self.agent, self.agent_leg = name, leg
         work.queue.answered(self.ticket, name, now)
         self.states.move(CallState.CONNECTED, f"{name} answered ({kind} phone)")
         self.notify(live.CallConnected(self.ticket, unit=name))
         work.tell({"type": "taken", "agent": name, "ticket": self.ticket, "phone": kind})
-        await self.store.write(
+        await self._record(
             self.store.update_op(self.ticket, status="connected", agent=name, taken_at=now, workflow="taken"),
             self.store.event_op(self.ticket, "agent.answered", {"agent": name, "phone": kind}),
         )
@@ -215,8 +220,8 @@ class Queueing(FlowBase):
                 return
             self.states.note(f"{missed} {outcome}")
             work.tell({"type": "offer.withdrawn", "agent": missed, "ticket": self.ticket, "reason": outcome})
-            await self.store.event(self.ticket, "agent.missed", {"agent": missed, "outcome": outcome})
             work.queue.missed(self.ticket, missed, utcnow())
+            await self._record(self.store.event_op(self.ticket, "agent.missed", {"agent": missed, "outcome": outcome}))
             return
         if leg != self.agent_leg:
             return  # a phone we released ourselves (the other phone, a late answer, a transfer)
@@ -228,7 +233,15 @@ class Queueing(FlowBase):
             work.tell({"type": "call.ended", "agent": name, "ticket": self.ticket})
         if any(u.state == "answered" for u in self.unit_legs.values()):
             self.states.note(f"{name} left; the caller and the unit stay connected")
-            await self.store.event(self.ticket, "agent.left", {"agent": name})
+            await self._record(self.store.event_op(self.ticket, "agent.left", {"agent": name, "cause": cause}))
+            return
+        if any(u.state == "ringing" for u in self.unit_legs.values()):
+            # Left right after dispatching (a transfer's natural move): the caller hears ringing and stays
+            # for the unit; should it not answer, the fallback route takes the caller.
+            self.states.note(f"{name} left while the unit rings; the caller waits for it")
+            self.ringback = True
+            await self._safely(self.port.start_ringback())
+            await self._record(self.store.event_op(self.ticket, "agent.left", {"agent": name, "cause": cause}))
             return
         if cause == NORMAL_CLEARING:
             self.states.note(f"{name} hung up")
@@ -273,19 +286,22 @@ class Queueing(FlowBase):
         now = utcnow()
         self._seq += 1
         leg = f"{UNIT_LEG}{self._seq}"
-        attempt = await self.store.start_attempt(
-            self.ticket, unit=unit.id, agency=unit.agency, dial=unit.dial, started_at=now
-        )
-        self.unit_legs[leg] = UnitLeg(unit, request.mode, request.by, attempt)
-        first = not any(u is not self.unit_legs[leg] for u in self.unit_legs.values())
-        self.states.note(f"{request.by} dispatches {unit.id} ({request.mode}) via {unit.dial} ({unit.ring_timeout}s)")
+        first = not self.unit_legs
         fields = {"dispatched_at": now, "dispatched_unit": unit.id, "workflow": "dispatched"} if first else {}
-        await self.store.write(
-            *([self.store.update_op(self.ticket, **fields)] if fields else []),
-            self.store.event_op(
-                self.ticket, "dispatch.started", {"by": request.by, "unit": unit.id, "mode": request.mode}
-            ),
-        )
+        try:
+            attempt = await self.store.start_attempt(
+                self.ticket, unit=unit.id, agency=unit.agency, dial=unit.dial, started_at=now
+            )
+            await self.store.write(
+                *([self.store.update_op(self.ticket, **fields)] if fields else []),
+                self.store.event_op(
+                    self.ticket, "dispatch.started", {"by": request.by, "unit": unit.id, "mode": request.mode}
+                ),
+            )
+        except Exception as exc:  # nothing rings, nothing is left half-done: the agent may try again
+            raise ev.DispatchRefused(503, f"the case log could not be written ({exc}); try again") from exc
+        self.unit_legs[leg] = UnitLeg(unit, request.mode, request.by, attempt)
+        self.states.note(f"{request.by} dispatches {unit.id} ({request.mode}) via {unit.dial} ({unit.ring_timeout}s)")
         self._tell_dispatch(leg, "ringing")
         caller_id = f'"{self.line} {self.ticket}" <{self.caller_number}>'
         try:
@@ -319,7 +335,22 @@ class Queueing(FlowBase):
             await self._safely(self.port.hangup_leg(leg))
             return
         now = utcnow()
-        await self.port.join(leg)
+        try:
+            await self.port.join(leg)
+        except Exception as exc:
+            log.warning("%s %s answered but could not join the call: %s", self.ticket, u.unit.id, exc)
+            u.state = "ended"
+            await self._safely(self.port.hangup_leg(leg))
+            self._tell_dispatch(leg, "failed")
+            await self._record(
+                self.store.attempt_update_op(u.attempt, outcome="failed", ended_at=now),
+                self.store.event_op(self.ticket, "dispatch.failed", {"unit": u.unit.id, "outcome": "failed"}),
+            )
+            await self._alone_after_dispatch(NORMAL_CLEARING + 1)
+            return
+        if self.ringback:
+            self.ringback = False
+            await self._safely(self.port.stop_ringback())
         u.state = "answered"
         self.states.note(f"{u.unit.id} answered: in the call ({u.mode})")
         self.notify(live.CallConnected(self.ticket, unit=u.unit.id))
@@ -328,7 +359,7 @@ class Queueing(FlowBase):
         if not self.agency_answered:
             self.agency_answered = True
             fields.update(agency_answered_at=now, workflow="agency-answered")
-        await self.store.write(
+        await self._record(
             self.store.attempt_update_op(u.attempt, outcome="answered", answered_at=now),
             self.store.update_op(self.ticket, **fields),
             self.store.event_op(self.ticket, "dispatch.answered", {"unit": u.unit.id, "mode": u.mode, "by": u.by}),
@@ -340,9 +371,11 @@ class Queueing(FlowBase):
                 self.agent_work.board.call_ended(self.agent, self.ticket, now)
                 self.agent_work.tell({"type": "call.ended", "agent": self.agent, "ticket": self.ticket})
             self.states.note(f"{self.agent} transferred the caller to {u.unit.id}")
-            await self.store.event(self.ticket, "agent.left", {"agent": self.agent, "transfer": u.unit.id})
+            await self._record(
+                self.store.event_op(self.ticket, "agent.left", {"agent": self.agent, "transfer": u.unit.id})
+            )
 
-    async def _unit_leg_ended(self, leg: str, outcome: str) -> None:
+    async def _unit_leg_ended(self, leg: str, outcome: str, cause: int) -> None:
         u = self.unit_legs[leg]
         if u.state == "ended":
             return
@@ -351,18 +384,50 @@ class Queueing(FlowBase):
         if was == "ringing":
             self.states.note(f"{u.unit.id} {outcome}")
             self._tell_dispatch(leg, outcome)
-            await self.store.write(
+            await self._record(
                 self.store.attempt_update_op(u.attempt, outcome=outcome, ended_at=now),
                 self.store.event_op(self.ticket, "dispatch.failed", {"unit": u.unit.id, "outcome": outcome}),
             )
+        else:
+            self.states.note(
+                f"{u.unit.id} hung up" if cause == NORMAL_CLEARING else f"{u.unit.id} dropped (cause {cause})"
+            )
+            await self._record(
+                self.store.attempt_update_op(u.attempt, ended_at=now),
+                self.store.event_op(self.ticket, "unit.left", {"unit": u.unit.id, "cause": cause}),
+            )
+        # An answered unit that hung up normally ends the call when nobody else is left; one that rang out,
+        # failed or dropped leaves the caller to the fallback route.
+        await self._alone_after_dispatch(cause if was == "answered" else NORMAL_CLEARING + 1)
+
+    async def _alone_after_dispatch(self, cause: int) -> None:
+        """A unit's leg is gone: with nobody left for the caller (no agent, no unit answered or ringing) the
+        call ends when the last party hung up normally, and goes to the fallback route otherwise."""
+        if self.agent_leg is not None or self.states.state is not CallState.CONNECTED:
             return
-        self.states.note(f"{u.unit.id} hung up")
-        await self.store.write(
-            self.store.attempt_update_op(u.attempt, ended_at=now),
-            self.store.event_op(self.ticket, "unit.left", {"unit": u.unit.id}),
-        )
-        if self.agent_leg is None and not any(o.state == "answered" for o in self.unit_legs.values()):
+        if any(o.state in ("answered", "ringing") for o in self.unit_legs.values()):
+            return
+        if cause == NORMAL_CLEARING:
             await self._finish("completed")
+        else:
+            await self._to_fallback("no one left with the caller: the dispatched unit did not answer")
+
+    async def _record(self, *ops: dict) -> None:
+        """Records of what already happened: a failure is logged and never stops the call's handling."""
+        try:
+            await self.store.write(*ops)
+        except Exception as exc:
+            log.error("%s case records not written (%s): %s", self.ticket, ", ".join(op["op"] for op in ops), exc)
+
+    async def _recheck_legs(self) -> None:
+        """After a reconnect: the legs of this conversation that Asterisk no longer has end now (their
+        ChannelDestroyed may have been lost while the websocket was down)."""
+        winner = self.forwarding.winner.id if self.forwarding and self.forwarding.winner else None
+        legs = [leg for leg in (self.agent_leg, winner, self.adopted_leg) if leg]
+        legs += [leg for leg, u in self.unit_legs.items() if u.state != "ended"]
+        for leg in sorted(await self.port.gone(legs)):
+            self.states.note(f"leg {leg} gone while events were lost")
+            self.post(ev.LegEnded(leg, NORMAL_CLEARING, "gone after a reconnect"))
 
     # -- leaving ---------------------------------------------------------------------------
     async def _release_agent_work(self, why: str = "call ended") -> None:

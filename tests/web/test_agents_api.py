@@ -115,3 +115,15 @@ def test_suggestions_take_the_offers_answers_while_the_case_has_none_yet(web, ti
     query = "?category=medical&district=kuta-utara"
     units = web.get(f"/api/cases/{tickets[0]}/suggestions{query}", headers=headers).json()
     assert units[0]["unit"] == "psc-kuta-utara" and units[0]["covers_district"] is True
+
+
+def test_the_internal_channel_takes_only_its_secret_as_a_bearer_token(internal):
+    import httpx
+
+    from tests.support.internal import SECRET
+
+    url = f"http://127.0.0.1:{internal.port}/internal/agents"
+    for header in (SECRET, f"Basic {SECRET}", "Bearer ", f"Bearer {SECRET}x"):
+        assert httpx.get(url, headers={"Authorization": header}).status_code == 401, header
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, headers={"Authorization": f"Bearer {SECRET}"}).status_code == 200

@@ -174,3 +174,13 @@ def test_nobody_available_means_a_new_caller_does_not_wait():
     b.offer("agent-1", "t")
     b.answered("agent-1", "t", at(1))
     assert not q.can_take()
+
+
+def test_an_agent_whose_phones_went_while_ringing_goes_offline_when_the_offer_ends():
+    b = board()
+    ready(b, "agent-1", 0)
+    b.offer("agent-1", "112-1")
+    b.phone("agent-1", "sip", False, at(1))
+    assert b.get("agent-1").status == "available"  # ringing: left as it is until the offer ends
+    b.withdraw("agent-1", "112-1", at(2), missed=False)
+    assert (b.get("agent-1").status, b.get("agent-1").reason) == ("offline", "no phone registered")

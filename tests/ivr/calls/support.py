@@ -36,6 +36,7 @@ class FakePort:
         self.recording = recording
         self.on_answer = None  # called when the caller is answered
         self.in_fallback = False  # where a caller who left the app on its own is found
+        self.gone_legs: set[str] = set()  # legs Asterisk no longer has (gone)
 
     def _note(self, method: str, *args) -> None:
         self.requests.append((method, *args))
@@ -77,6 +78,10 @@ class FakePort:
 
     async def join(self, leg: str) -> None:
         self._note("join", leg)
+
+    async def gone(self, legs: list[str]) -> set[str]:
+        self._note("gone", legs)
+        return {leg for leg in legs if leg in self.gone_legs}
 
     async def connect(self, leg: str) -> None:
         self._note("connect", leg)

@@ -17,7 +17,7 @@ from ivr.agents.work import AgentWork
 from ivr.calls import events as ev
 from ivr.calls.queueing import QueueTimedOut
 from ivr.calls.states import CallState
-from tests.ivr.calls.support import NORMAL_CLEARING, Call
+from tests.ivr.calls.support import NORMAL_CLEARING, Call, break_store
 
 NO_ANSWER = 19
 
@@ -296,3 +296,91 @@ async def test_an_offer_that_arrives_after_the_caller_went_on_frees_the_agent(ag
     work.board.offer("agent-1", call.flow.ticket)
     await call.send(AgentOffered("agent-1"))
     assert work.board.get("agent-1").offered is None
+
+
+# -- found in review: the caller stays with a unit that still rings, records never strand a caller --------
+
+
+async def test_the_agent_leaving_while_the_unit_rings_leaves_the_caller_hearing_ringing_for_the_unit(agent_call, work):
+    call = await taken(agent_call, work)
+    await dispatch(call, mode="transfer")
+    unit_leg = call.legs()["PJSIP/psc-kuta"]
+    await call.send(ev.LegEnded(call.flow.agent_leg, NORMAL_CLEARING))  # hung up right after "transfer"
+    assert call.flow.states.state is CallState.CONNECTED and ("hangup_caller",) not in call.port.requests
+    assert ("start_ringback",) in call.port.requests
+    await call.send(ev.LegAnswered(unit_leg))
+    assert call.port.sent("join") == [(unit_leg,)] and ("stop_ringback",) in call.port.requests
+    await call.send(ev.LegEnded(unit_leg, NORMAL_CLEARING))
+    assert call.case().disposition == "completed"
+
+
+async def test_the_agent_gone_and_the_unit_not_answering_sends_the_caller_to_the_fallback_route(agent_call, work):
+    call = await taken(agent_call, work)
+    await dispatch(call)
+    unit_leg = call.legs()["PJSIP/psc-kuta"]
+    await call.send(ev.LegEnded(call.flow.agent_leg, NORMAL_CLEARING))
+    await call.send(ev.LegEnded(unit_leg, NO_ANSWER))
+    assert call.flow.states.state is CallState.IN_DIALPLAN
+    assert call.port.sent("to_fallback") == [("112",)]
+
+
+async def test_a_unit_that_drops_after_the_agent_left_sends_the_caller_to_the_fallback_route(agent_call, work):
+    call = await taken(agent_call, work)
+    await dispatch(call)
+    unit_leg = call.legs()["PJSIP/psc-kuta"]
+    await call.send(ev.LegAnswered(unit_leg), ev.LegEnded(call.flow.agent_leg, NORMAL_CLEARING))
+    await call.send(ev.LegEnded(unit_leg, 38))
+    assert call.flow.states.state is CallState.IN_DIALPLAN
+
+
+async def test_a_case_log_that_cannot_be_written_does_not_leave_the_caller_alone_in_the_bridge(agent_call, work, store):
+    call = await taken(agent_call, work)
+    await dispatch(call)
+    unit_leg = call.legs()["PJSIP/psc-kuta"]
+    await call.send(ev.LegAnswered(unit_leg), ev.LegEnded(call.flow.agent_leg, NORMAL_CLEARING))
+    break_store(store, "event", lambda ticket, **f: f.get("kind") == "unit.left")
+    await call.send(ev.LegEnded(unit_leg, NORMAL_CLEARING))
+    assert call.flow.finished and ("hangup_caller",) in call.port.requests
+
+
+async def test_a_dispatch_whose_records_fail_rings_nothing_and_can_be_tried_again(agent_call, work, store):
+    call = await taken(agent_call, work)
+    real = store.write
+    break_store(store, "start_attempt")
+    reply = await dispatch(call)
+    with pytest.raises(ev.DispatchRefused, match="could not be written") as refused:
+        reply.result()
+    assert refused.value.status == 503 and call.dialled() == []
+    store.write = real
+    assert (await dispatch(call)).result()["state"] == "ringing"
+
+
+async def test_a_unit_that_cannot_join_is_released_and_the_next_can_be_dispatched(agent_call, work, port):
+    call = await taken(agent_call, work)
+    await dispatch(call)
+    unit_leg = call.legs()["PJSIP/psc-kuta"]
+    port.fail["join"] = RuntimeError("bridge gone")
+    await call.send(ev.LegAnswered(unit_leg))
+    assert ("hangup_leg", unit_leg) in port.requests and call.flow.states.state is CallState.CONNECTED
+    del port.fail["join"]
+    assert (await dispatch(call, unit="psc-kuta-utara")).result()["state"] == "ringing"
+
+
+async def test_a_connect_that_fails_releases_the_agents_phone_and_the_caller_goes_to_a_human(agent_call, work, port):
+    ready(work, "agent-1")
+    call = await queued(agent_call)
+    await call.pump()
+    leg = agent_legs(call)["PJSIP/agent-1"]
+    port.fail["connect"] = RuntimeError("bridge refused")
+    await call.send(ev.LegAnswered(leg))
+    assert ("hangup_leg", leg) in port.requests
+    assert call.flow.states.state is CallState.IN_DIALPLAN
+    assert work.board.get("agent-1").offered is None
+
+
+async def test_after_a_reconnect_a_conversation_whose_agent_is_gone_is_ended(agent_call, work, port):
+    call = await taken(agent_call, work)
+    port.gone_legs.add(call.flow.agent_leg)
+    await call.send(ev.ServiceResumed())
+    await call.pump()
+    assert call.case().disposition == "completed"
