@@ -123,7 +123,7 @@ def test_the_internal_channel_takes_only_its_secret_as_a_bearer_token(internal):
     from tests.support.internal import SECRET
 
     url = f"http://127.0.0.1:{internal.port}/internal/agents"
-    for header in (SECRET, f"Basic {SECRET}", "Bearer ", f"Bearer {SECRET}x"):
+    for header in (SECRET, f"Basic {SECRET}", "Bearer", f"Bearer {SECRET}x"):
         assert httpx.get(url, headers={"Authorization": header}).status_code == 401, header
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, headers={"Authorization": f"Bearer {SECRET}"}).status_code == 200
