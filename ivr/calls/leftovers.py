@@ -78,9 +78,12 @@ class Leftovers:
 
     async def _end(self, ticket: str, entry: dict, data: bytes | None) -> None:
         answered = entry.get("answered")
-        disposition = (
-            "completed" if answered else "abandoned-while-forwarding" if entry.get("attempts") else "abandoned-in-ivr"
-        )
+        if answered or entry.get("taken"):  # an agency's or a call-taker's conversation
+            disposition = "completed"
+        elif entry.get("attempts"):
+            disposition = "abandoned-while-forwarding"
+        else:
+            disposition = "abandoned-in-queue" if entry.get("queued") else "abandoned-in-ivr"
         now = utcnow()
         ended_at, told_by = now, "noticed"
         length = wav_seconds(data) if data else None

@@ -84,6 +84,9 @@ class TicketBook:
                 self.tickets[ticket]["answered"] = args["seq"]  # the conversation's attempt, for a restart
             elif kind == "event" and args.get("kind") == "fallback.dialplan" and ticket in self.tickets:
                 self.tickets[ticket]["dialplan"] = True  # in the fallback route: the dialplan's journal tells its end
+            elif kind == "update" and ticket in self.tickets and (args.get("agent") or args.get("status") == "queued"):
+                # a call-taker took it (a conversation), or it waited in the queue: for a restart's leftovers
+                self.tickets[ticket]["taken" if args.get("agent") else "queued"] = True
             elif kind == "update" and args.get("status") == "ended" and ticket in self.tickets:
                 self.tickets[ticket]["ended"] = ended = args.get("ended_at") or op["at"]
                 self._ended.append((ended, ticket))

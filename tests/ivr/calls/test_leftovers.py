@@ -18,6 +18,7 @@ from ivr.calls import events as ev
 from ivr.calls.casestore import CaseStore
 from ivr.calls.leftovers import Leftovers, wav_seconds
 from tests.ivr.calls.support import connected, medical_in_kuta
+from tests.ivr.calls.test_flow_agents import agent_call, told, work  # noqa: F401 - the fixtures
 
 CALLER = "1700000000.1"  # the support's caller channel
 
@@ -156,3 +157,19 @@ async def test_two_looks_at_once_close_each_call_once(new_call, restart):
     assert sorted(await asyncio.gather(leftovers.close_gone(set()), leftovers.close_gone(set()))) == [0, 2]
     for call in (talking, ringing):
         assert case_of(call, store).status == "ended" and len(call.events("ended.while.down")) == 1
+
+
+async def test_a_call_takers_conversation_and_a_queued_caller_gone_while_down_are_closed_truthfully(
+    agent_call, work, restart
+):
+    from ivr.calls.states import CallState
+    from tests.ivr.calls.test_flow_agents import queued, ready, taken
+
+    talking = await taken(agent_call, work)  # agent-1 took it, then the service died
+    ready(work, "agent-2")
+    waiting = await queued(agent_call)  # agent-2's phone rings for it when the service dies
+    assert waiting.flow.states.state is CallState.QUEUED
+    store, leftovers = restart(Spool())
+    assert await leftovers.close_gone(alive=set()) == 2
+    assert case_of(talking, store).disposition == "completed"
+    assert case_of(waiting, store).disposition == "abandoned-in-queue"
