@@ -149,7 +149,11 @@ class Connecting(FlowBase):
         await self.store.write(
             self.store.attempt_update_op(self.attempts[leg.id], outcome="answered", answered_at=now),
             self.store.update_op(
-                self.ticket, status="connected", agency_answered_at=now, answered_by_unit=leg.candidate.id
+                self.ticket,
+                status="connected",
+                agency_answered_at=now,
+                answered_by_unit=leg.candidate.id,
+                workflow="agency-answered",  # put through directly: no call-taker step
             ),
             self.store.event_op(self.ticket, "attempt.answered", {"unit": leg.candidate.id, "dial": leg.dial}),
         )

@@ -136,6 +136,9 @@ async def test_no_agent_available_goes_direct_at_once(agent_call, work):
     call = await queued(agent_call)
     assert call.flow.states.state is CallState.FORWARDING
     assert call.dialled()[0] == "PJSIP/psc-kuta"
+    await call.send(ev.LegAnswered(call.legs()["PJSIP/psc-kuta"]))
+    case = call.case()
+    assert (case.workflow, case.agent, case.answered_by_unit) == ("agency-answered", None, "psc-kuta")
 
 
 async def test_an_agent_who_does_not_answer_is_followed_by_the_next_then_direct(agent_call, work, told):
