@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.kpi.figures import StoredTimes, derive, nearest_rank, percent, report, tenths
+from app.kpi.figures import StoredTimes, Tally, derive, nearest_rank, percent, report, tenths
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 WITA
 T1 = T0 + timedelta(hours=1)
@@ -244,3 +244,13 @@ def test_rounding_is_to_one_decimal_half_up():
     assert tenths(timedelta(seconds=0.05)) == 1 and tenths(timedelta(seconds=0.0499)) == 0
     assert percent(2, 3) == 66.7 and percent(1, 16) == 6.3 and percent(1, 8) == 12.5  # 6.25 -> 6.3
     assert percent(0, 0) is None
+
+
+def test_a_tally_keeps_counts_not_one_value_per_call():
+    tally = Tally()
+    for i in range(10_000):  # answered at 10.00 s to 10.99 s: eleven tenths of a second (10.0 .. 11.0)
+        tally.add(derive(case(0, taken_at=10 + (i % 100) / 100)))
+    assert tally.calls == 10_000 and len(tally.to_answer) == 11
+    # Each hundredth 100 times. 10.00-10.04 round to 10.0 (500 calls), each next tenth has 1000:
+    # cumulative 500, 1500, 2500, 3500, 4500, 5500 at 10.5, so rank ceil(0.5 x 10,000) = 5000 is 10.5.
+    assert tally.figures().time_to_answer_p50_s == 10.5
