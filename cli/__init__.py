@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from cli import audit, cases, db, directory, errors, logs, provision, retention, system, users
+from cli import audit, cases, db, directory, errors, logs, provision, report, retention, system, users
 from cli.options import group
 
 cli = group(help="Siaga: the 112 / 14084 command-center call platform of Badung regency.")
@@ -19,6 +19,7 @@ cli.add_typer(audit.app, name="audit", help="Read the audit log of supervisor an
 cli.add_typer(logs.app, name="logs", help="Rotate the Asterisk instance's log files.")
 cli.add_typer(retention.app, name="retention", help="Remove caller data past its retention period.")
 cli.add_typer(users.app, name="users", help="Add, list and disable the web app's users.")
+cli.add_typer(report.app, name="report", help="Response-time figures from the case log (KPIs).")
 provision.register(cli)
 system.register(cli)
 

@@ -22,7 +22,7 @@ from app import db
 from app.asterisk import webrtc
 from app.directory.loader import DirectoryError, load_directory
 from app.settings import Settings
-from web import agent_page, agents_api, api, pages, phone, vendor
+from web import agent_page, agents_api, api, kpi_api, pages, phone, vendor
 from web.context import WebContext
 from web.deps import LoginRequired
 from web.ratelimit import LoginLimiter
@@ -69,6 +69,7 @@ def create_app(settings: Settings, engine: Engine | None = None, key: bytes | No
     app.state.ctx = ctx
     app.include_router(api.router)
     app.include_router(agents_api.router)
+    app.include_router(kpi_api.router)
     app.include_router(phone.router)
     app.include_router(pages.router)
     app.include_router(agent_page.router)

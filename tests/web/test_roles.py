@@ -26,6 +26,8 @@ BODIES = {
     ("put", "/api/agents/me/status"): {"status": "away"},
     ("post", "/api/cases/112-261204-00001/dispatch"): {"unit": "psc-kuta", "mode": "conference"},
 }
+# What an API route needs in its query string (the walk formats only the path).
+QUERIES = {("get", "/api/kpi"): {"from": "2026-12-04T00:00:00+08:00", "to": "2026-12-05T00:00:00+08:00"}}
 # Allowed in, and answered by the call service with what it knows: only directory agents have a state
 # (404 for the others), and a dispatch needs a call in progress (409: this case's call has ended).
 EXPECTED = {
@@ -72,10 +74,12 @@ def call(client, method, path, *, headers=None, cookies=None):
     client.cookies.clear()
     for name, value in (cookies or {}).items():
         client.cookies.set(name, value)
+    params = QUERIES.get((method, path))
     if (method, path) in BODIES:
-        return client.request(method.upper(), path, headers=headers, json=BODIES[method, path], follow_redirects=False)
+        body = BODIES[method, path]
+        return client.request(method.upper(), path, params=params, headers=headers, json=body, follow_redirects=False)
     data = {"csrf": "c"} if method == "post" else None
-    return client.request(method.upper(), path, headers=headers, data=data, follow_redirects=False)
+    return client.request(method.upper(), path, params=params, headers=headers, data=data, follow_redirects=False)
 
 
 def test_no_credentials_is_401_for_the_api_and_the_login_page_for_pages(client, tickets):

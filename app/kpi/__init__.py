@@ -1,0 +1,1 @@
+"""Response-time KPIs: ``figures`` (pure: the definitions), ``service`` (the database query), ``models``."""
