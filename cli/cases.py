@@ -90,7 +90,8 @@ def _what(case: dict) -> str:
     route = "/".join(x for x in (case["category"], case["district"]) if x) or "-"
     outcome = case["disposition"] or case["status"]
     unit = f" by {case['answered_by_unit']}" if case["answered_by_unit"] else ""
-    return f"{route}: {outcome}{unit}"
+    taker = f" (taken by {case['agent']})" if case.get("agent") else ""
+    return f"{route}: {outcome}{unit}{taker}"
 
 
 @app.command()

@@ -46,7 +46,9 @@ def dial(
         help="Keys to press once answered, comma-separated: 0-9, * and #. E.g. 9,1,2 (English, ambulance, Kuta).",
     ),
     caller: str = typer.Option("", "--caller", help="Caller number to present (default: a random 0812… number)."),
-    talk: float = typer.Option(3.0, "--talk", min=0, help="Seconds to stay on once an agency answers."),
+    talk: float = typer.Option(
+        3.0, "--talk", min=0, help="Seconds to stay on once a human answers (an agency, or a call-taker on 112)."
+    ),
     timeout: float = typer.Option(90.0, "--timeout", min=1, help="Give up when nobody has answered after this long."),
     as_json: bool = typer.Option(False, "--json", help="Print the case as JSON."),
 ) -> None:
@@ -205,7 +207,8 @@ def _print(case: dict) -> None:
         "recording",
     ]
     if case.get("agent"):  # a call-taker took the call (112 with call-takers): who, when, what followed
-        keys[keys.index("answered_by_unit") : keys.index("answered_by_unit")] = ["agent", "taken_at", "workflow"]
+        at = keys.index("agency_answered_at")
+        keys[at:at] = ["agent", "taken_at", "dispatched_at", "workflow"]
     for key in keys:
         value = case.get(key)
         typer.echo(f"{key:>20}: {local_text(value) if key.endswith('_at') else ('' if value is None else value)}")

@@ -69,6 +69,7 @@ def run(
         raise typer.Exit(2) from None
     watchdog = _start("watchdog", settings)
     webapp = _start("web", settings)
+    _wait_for_web(settings, webapp)
     _banner(settings, directory)
     try:
         asyncio.run(_until_signal(service.run))
@@ -79,6 +80,22 @@ def run(
             process.wait(10)
         asterisk.stop()
         typer.echo("stopped.", err=True)
+
+
+def _wait_for_web(settings, webapp: subprocess.Popen, seconds: float = 20.0) -> None:
+    """The banner says "running" once the web application answers (it starts in about 2 s)."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and webapp.poll() is None:
+        try:
+            with socket.create_connection((settings.webapp.host, settings.webapp.port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    why = "it exited (its error is above)" if webapp.poll() is not None else f"not after {seconds:g} s"
+    typer.secho(f"siaga: the web application is not answering: {why}; calls are not affected", fg="yellow", err=True)
 
 
 def _ports_of(settings) -> dict[str, str]:

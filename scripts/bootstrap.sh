@@ -244,7 +244,7 @@ fi
 # ---------------------------------------------------------------------------
 step "Certificate of the browser phones' secure WebSocket (var/tls)"
 # Self-signed, made once; a real certificate at the same paths is kept (docs/WEB.md).
-"$VENV/bin/python" -m app.asterisk.tls
+"$VENV/bin/python" -c 'from app.asterisk.tls import main; main()'
 
 # ---------------------------------------------------------------------------
 step "Database schema"

@@ -75,7 +75,8 @@ def _is_ip(name: str) -> bool:
     return True
 
 
-if __name__ == "__main__":  # bootstrap: python -m app.asterisk.tls
-    _settings = Settings.load()
-    _made = ensure_self_signed(_settings)
-    print(f"{'made' if _made else 'kept'} {_settings.webrtc.cert_file} and {_settings.webrtc.key_file} (0600)")
+def main() -> None:
+    """Bootstrap's step: ``python -c 'from app.asterisk.tls import main; main()'``."""
+    settings = Settings.load()
+    made = ensure_self_signed(settings)
+    print(f"{'made' if made else 'kept'} {settings.webrtc.cert_file} and {settings.webrtc.key_file} (0600)")

@@ -230,7 +230,8 @@ class Queueing(FlowBase):
         now = utcnow()
         if name:
             work.board.call_ended(name, self.ticket, now)
-            work.tell({"type": "call.ended", "agent": name, "ticket": self.ticket})
+            goes_on = any(u.state in ("answered", "ringing") for u in self.unit_legs.values())
+            work.tell({"type": "call.ended", "agent": name, "ticket": self.ticket, "call_goes_on": goes_on})
         if any(u.state == "answered" for u in self.unit_legs.values()):
             self.states.note(f"{name} left; the caller and the unit stay connected")
             await self._record(self.store.event_op(self.ticket, "agent.left", {"agent": name, "cause": cause}))
@@ -369,7 +370,9 @@ class Queueing(FlowBase):
             await self._safely(self.port.hangup_leg(leg_of_agent))
             if self.agent and self.agent_work is not None:
                 self.agent_work.board.call_ended(self.agent, self.ticket, now)
-                self.agent_work.tell({"type": "call.ended", "agent": self.agent, "ticket": self.ticket})
+                self.agent_work.tell(
+                    {"type": "call.ended", "agent": self.agent, "ticket": self.ticket, "call_goes_on": True}
+                )
             self.states.note(f"{self.agent} transferred the caller to {u.unit.id}")
             await self._record(
                 self.store.event_op(self.ticket, "agent.left", {"agent": self.agent, "transfer": u.unit.id})

@@ -150,11 +150,17 @@
   });
 
   // ---- the agent's status -----------------------------------------------------
+  // Badung time for people, as everywhere in Siaga (the browser's own zone may be anything).
+  function wita(iso) {
+    const time = new Date(iso).toLocaleTimeString("en-GB", { timeZone: "Asia/Makassar" });
+    return `${time} WITA`;
+  }
+
   function showStatus(status, since) {
     const el = $("agent-status");
     el.dataset.status = status;
     el.textContent = status;
-    $("agent-status-since").textContent = since ? `since ${new Date(since).toLocaleTimeString()}` : "";
+    $("agent-status-since").textContent = since ? `since ${wita(since)}` : "";
     for (const button of document.querySelectorAll("button[data-status]")) {
       button.setAttribute("aria-pressed", String(button.dataset.status === status));
     }
@@ -329,7 +335,9 @@
     dispatch: (m) => {
       if (m.ticket === siaga.ticket) $("dispatch-state").textContent = `${m.unit} (${m.mode}): ${m.state}`;
     },
-    "call.ended": (m) => m.ticket === siaga.ticket && caseState("call ended: wrap up and close"),
+    "call.ended": (m) =>
+      m.ticket === siaga.ticket &&
+      caseState(m.call_goes_on ? "you left; the caller stays with the unit" : "call ended: wrap up and close"),
   };
 
   function listen() {
