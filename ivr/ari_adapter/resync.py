@@ -30,6 +30,7 @@ from ivr.ari import errors
 from ivr.ari_adapter import ids
 from ivr.calls import events as ev
 from ivr.calls.handover import retry_delay
+from ivr.calls.queueing import AGENT_LEG
 
 log = logging.getLogger("siaga.resync")
 
@@ -186,6 +187,9 @@ class Resync:
         if key is None or ids.key_of(caller) is not None:
             return None
         legs = [c for c in bridge.get("channels", []) if c != caller and ids.key_of(c) == key and ";" not in c]
+        # A conference (caller, call-taker, unit): follow the unit's leg, so that the call-taker leaving it
+        # (which the adopted call ignores) does not end the caller's conversation with the unit.
+        legs.sort(key=lambda c: ids.suffix_of(c).startswith(AGENT_LEG))
         return (key, ids.suffix_of(legs[0])) if legs else None
 
     async def _release_if_left(self, bridge: dict) -> None:

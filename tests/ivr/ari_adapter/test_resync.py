@@ -225,3 +225,15 @@ async def test_an_agency_hang_up_between_the_bridge_list_and_the_adoption_is_not
     await resync.run()
     [worker] = router.workers.values()
     assert await worker.flow.until_seen(1) == [ev.LegEnded("leg1", 0, "gone during the resync")]
+
+
+async def test_a_conference_found_after_a_restart_is_followed_on_the_units_leg_not_the_call_takers(adopted):
+    """Found by review: following the call-taker's leg, the agent leaving the conference cut caller and unit."""
+    caller = channel("1764215000.41")
+    agent, unit = leg_channel(KEY, "ag1", state="Up"), leg_channel(KEY, "un2", state="Up")
+    bridge = {"id": ids.bridge_id(KEY), "channels": [agent["id"], caller["id"], unit["id"]]}
+    ari = FakeAri([agent, caller, unit], [bridge])
+    resync, _ = resync_for(ari, adopted)
+    await resync.run()
+    assert adopted == {"ivr": [], "connected": [("1764215000.41", KEY, "un2")]}
+    assert ari.hung_up == []

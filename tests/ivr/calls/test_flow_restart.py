@@ -78,3 +78,13 @@ async def test_a_conversation_with_a_call_taker_found_after_a_restart_ends_when_
     await after.send(ev.LegEnded("ag1", NORMAL_CLEARING, "Normal Clearing"))
     assert after.flow.finished and port.sent("hangup_caller") == [()]
     assert after.case().disposition == "completed"
+
+
+async def test_a_conference_adopted_on_the_units_leg_goes_on_when_the_call_taker_leaves(new_call, port):
+    await new_call().start()
+    after = new_call()
+    await after._guarded(after.flow.adopt(connected_leg="un2"))
+    await after.send(ev.LegEnded("ag1", NORMAL_CLEARING, "Normal Clearing"))  # the agent leaves the conference
+    assert after.flow.states.state is CallState.CONNECTED and port.sent("hangup_caller") == []
+    await after.send(ev.LegEnded("un2", NORMAL_CLEARING, "Normal Clearing"))
+    assert after.flow.finished and after.case().disposition == "completed"
