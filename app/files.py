@@ -11,6 +11,7 @@ folders with the sticky bit (``/tmp``) are never changed.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from pathlib import Path
@@ -106,7 +107,13 @@ def internal_secret(settings) -> bytes:
     """The secret of the internal channel between the web app and the call service (``internal.*``)."""
     if settings.internal.secret is not None:
         return settings.internal.secret.get_secret_value().encode("utf-8")
-    return kept_secret(settings.internal.secret_file)
+    return _kept_once(str(settings.internal.secret_file))
+
+
+@functools.lru_cache(maxsize=4)
+def _kept_once(path: str) -> bytes:
+    """The kept key, read once per process (the web app asks at every agent command)."""
+    return kept_secret(path)
 
 
 def fsync_dir(folder: str | os.PathLike) -> None:

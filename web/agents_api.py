@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -11,12 +9,10 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from app.cases import service as cases
-from app.directory.loader import load_directory
 from app.directory.routing import route
-from app.directory.schema import Directory
 from web.api import DENIED, UNAUTHENTICATED
 from web.callservice import CallServiceDown, Refusal, ask
-from web.deps import Agent, ContextDep, SessionDep, Supervisor, role
+from web.deps import Agent, ContextDep, DirectoryDep, SessionDep, Supervisor, role
 
 router = APIRouter(prefix="/api")
 
@@ -100,7 +96,7 @@ async def all_agents(user: Supervisor, ctx: ContextDep):
 )
 def suggestions(
     user: Agent,
-    ctx: ContextDep,
+    directory: DirectoryDep,
     session: SessionDep,
     ticket: Annotated[str, TICKET],
     category: Annotated[str | None, Query(max_length=32, description="When the case has none yet")] = None,
@@ -112,7 +108,6 @@ def suggestions(
     case = cases.get_case(session, ticket)
     if case is None:
         raise HTTPException(404, f"no case with ticket {ticket}")
-    directory = _directory(ctx.settings.directory)
     category, district = case.category or category, case.district or district
     out = []
     for candidate in route(directory, case.line, category, district):
@@ -148,8 +143,3 @@ async def dispatch(user: Agent, ctx: ContextDep, body: DispatchIn, ticket: Annot
     or ``transfer`` (the agent leaves once the unit answered). Progress comes on the agent page's events."""
     request = {"unit": body.unit, "mode": body.mode, "by": user.name, "role": user.role}
     return await _ask(ctx, "POST", f"/calls/{ticket}/dispatch", request)
-
-
-@lru_cache(maxsize=4)
-def _directory(path: Path) -> Directory:
-    return load_directory(path)

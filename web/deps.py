@@ -16,7 +16,6 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
-from app.directory.loader import DirectoryError, load_directory
 from app.directory.schema import Directory
 from app.users.models import ROLES, User, at_least
 from app.users.service import get_user_by_id
@@ -52,16 +51,12 @@ def db_session(ctx: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(db_session)]
 
 
-def directory(request: Request, ctx: ContextDep) -> Directory:
-    """The directory file of the settings, read at the first request that needs it (as the call service
-    reads it at its start); a changed file is read again when the web app restarts."""
-    found = getattr(request.app.state, "directory", None)
-    if found is None:
-        try:
-            found = request.app.state.directory = load_directory(ctx.settings.directory)
-        except DirectoryError as exc:
-            raise HTTPException(503, f"the directory {ctx.settings.directory} cannot be read: {exc}") from None
-    return found
+def directory(ctx: ContextDep) -> Directory:
+    """The directory the web app read at its start (``web.main``: as the call service does; a changed file
+    is read again when the web app restarts), or 503 for the routes that need it when it could not."""
+    if ctx.directory is None:
+        raise HTTPException(503, f"the directory {ctx.settings.directory} cannot be read (the web app's log says why)")
+    return ctx.directory
 
 
 DirectoryDep = Annotated[Directory, Depends(directory)]

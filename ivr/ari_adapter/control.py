@@ -54,20 +54,10 @@ class AriCallControl:
         await _ignore_gone(self.client.stop_playback(ids.ringback_id(self.key)))
 
     async def dial(self, leg: str, dial: str, timeout: int, caller_id: str) -> None:
-        endpoint = await self._reachable(dial)
-        await self.client.originate(
-            endpoint,
-            channel_id=ids.leg_channel_id(self.key, leg),
-            app=self.app,
-            app_args=LEG_APP_ARG,
-            caller_id=caller_id,
-            timeout=timeout,
-            # The caller's formats (and linkedid): without an originator ARI offers every audio
-            # format, and a Local/ line then runs at slin192, resampling each frame (bench/).
-            originator=self.caller,
-        )
+        await self.dial_agent(leg, await self._reachable(dial), timeout, caller_id)
 
     async def dial_agent(self, leg: str, dial: str, timeout: int, caller_id: str) -> None:
+        """Originate ``dial`` as it is (a call-taker's phone is never replaced by the demo responder)."""
         await self.client.originate(
             dial,
             channel_id=ids.leg_channel_id(self.key, leg),
@@ -75,6 +65,8 @@ class AriCallControl:
             app_args=LEG_APP_ARG,
             caller_id=caller_id,
             timeout=timeout,
+            # The caller's formats (and linkedid): without an originator ARI offers every audio
+            # format, and a Local/ line then runs at slin192, resampling each frame (bench/).
             originator=self.caller,
         )
 

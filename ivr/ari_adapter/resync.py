@@ -29,8 +29,8 @@ from collections.abc import Awaitable, Callable
 from ivr.ari import errors
 from ivr.ari_adapter import ids
 from ivr.calls import events as ev
+from ivr.calls.base import AGENT_LEG
 from ivr.calls.handover import retry_delay
-from ivr.calls.queueing import AGENT_LEG
 
 log = logging.getLogger("siaga.resync")
 

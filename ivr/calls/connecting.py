@@ -91,9 +91,8 @@ class Connecting(FlowBase):
             self.ticket, unit=c.id, agency=c.agency, dial=leg.dial, started_at=utcnow()
         )
         self.states.note(f"dial {c.id} via {leg.dial} ({c.ring_timeout}s)")
-        caller_id = f'"{self.line} {self.ticket}" <{self.caller_number}>'
         try:
-            await self.port.dial(leg.id, leg.dial, c.ring_timeout, caller_id)
+            await self.port.dial(leg.id, leg.dial, c.ring_timeout, self.caller_id)
         except Exception as exc:  # a dial string that fails at once: try the next line
             log.warning("%s dial %s failed at once: %s", self.ticket, leg.dial, exc)
             self.post(ev.LegFailedToStart(leg.id, str(exc)))

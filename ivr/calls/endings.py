@@ -211,6 +211,13 @@ class Endings(FlowBase):
             handle.cancel()
         self.timers.clear()
 
+    async def _record(self, *ops: dict) -> None:
+        """Records of what already happened: a failure is logged and never stops the call's handling."""
+        try:
+            await self.store.write(*ops)
+        except Exception as exc:
+            log.error("%s case records not written (%s): %s", self.ticket, ", ".join(op["op"] for op in ops), exc)
+
     async def _safely(self, coro):
         try:
             return await coro

@@ -21,13 +21,15 @@ from app.live import events as live
 from ivr.agents.queue import AgentOffered, NoAgentLeft
 from ivr.agents.work import AgentWork
 from ivr.calls import events as ev
+from ivr.calls.base import AGENT_LEG, OTHER_LEGS, UnitLeg
 from ivr.calls.casestore import AttemptKey, CaseStore
 from ivr.calls.connecting import CONNECTING, Connecting, _outcome
+from ivr.calls.dispatching import Dispatching
 from ivr.calls.endings import Endings
 from ivr.calls.forwarding import Forwarding
 from ivr.calls.handover import Waiting
 from ivr.calls.port import CallControl
-from ivr.calls.queueing import AGENT_LEG, HOLD, OTHER_LEGS, REASSURE, Queueing, QueueTimedOut, UnitLeg
+from ivr.calls.queueing import HOLD, REASSURE, Queueing, QueueTimedOut
 from ivr.calls.states import CallState, CallStates
 from ivr.engine import actions as act
 from ivr.engine import engine
@@ -37,7 +39,7 @@ log = logging.getLogger("siaga.call")
 __all__ = ["CONNECTING", "CallFlow"]
 
 
-class CallFlow(Queueing, Connecting, Endings):
+class CallFlow(Queueing, Dispatching, Connecting, Endings):
     def __init__(
         self,
         *,

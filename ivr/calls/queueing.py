@@ -1,8 +1,7 @@
-"""Call-takers in a call: the caller waits in the queue, an agent answers, the agent dispatches units.
+"""Call-takers in a call: the caller waits in the queue and an agent answers (``dispatching.py``: units).
 
-Principle: the queue (``ivr/agents``) decides who rings; these steps ring the agent's phones,
-bridge the caller with the one who answers, and bring units into that bridge (``conference``:
-caller, agent and unit; ``transfer``: the agent leaves once the unit answered). A caller never
+Principle: the queue (``ivr/agents``) decides who rings; these steps ring the agent's phones and
+bridge the caller with the one who answers. A caller never
 waits without bound: ``queue.max_wait_seconds`` or no agent left, and the call goes on as
 direct (``_forward``), the unit from the IVR's answers, then the fallback group. Part of
 ``CallFlow`` (a mixin: it uses the flow's state and port).
@@ -10,20 +9,18 @@ direct (``_forward``), the unit from the IVR's answers, then the fallback group.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from app.clock import utcnow
 from app.directory.routing import policy
-from app.directory.schema import Unit
 from app.live import events as live
 from ivr.agents.queue import AgentOffered, NoAgentLeft, Waiting
-from ivr.agents.work import AgentWork
 from ivr.calls import events as ev
-from ivr.calls.base import FlowBase
-from ivr.calls.casestore import AttemptKey
+from ivr.calls.base import AGENT_LEG, NORMAL_CLEARING, OTHER_LEGS, UNIT_LEG, FlowBase
+
+__all__ = ["AGENT_LEG", "HOLD_TOKENS", "OTHER_LEGS", "UNIT_LEG", "QueueTimedOut", "Queueing"]
 from ivr.calls.states import CallState
 from ivr.engine import actions as act
 
@@ -31,10 +28,6 @@ log = logging.getLogger("siaga.call")
 
 HOLD, REASSURE = "hold", "reassure"  # tokens of the hold messages (alternating, so each id is free again)
 HOLD_TOKENS = (HOLD, REASSURE)
-AGENT_LEG, UNIT_LEG = "ag", "un"  # leg ids: ag1 (an agent's phone), un2 (a dispatched unit); forwarding's are leg1
-OTHER_LEGS = (AGENT_LEG, UNIT_LEG)
-NORMAL_CLEARING = 16
-MODES = ("conference", "transfer")
 
 
 @dataclass(frozen=True)
@@ -42,29 +35,7 @@ class QueueTimedOut:
     """The caller waited ``queue.max_wait_seconds`` for a call-taker."""
 
 
-@dataclass
-class UnitLeg:
-    unit: Unit
-    mode: str
-    by: str
-    attempt: AttemptKey
-    state: str = "ringing"  # ringing, answered, ended
-
-
 class Queueing(FlowBase):
-    agent_work: AgentWork | None
-    queued: act.Forward | None  # the IVR's answers while the caller waits (for going on as direct)
-    silent: bool
-    hold: str | None  # the hold message playing
-    offer_agent: str | None
-    offer_legs: dict[str, str]  # leg -> phone kind ("sip", "web")
-    agent: str | None  # the call-taker who took the call
-    agent_leg: str | None  # ... while still in the call
-    unit_legs: dict[str, UnitLeg]
-    agency_answered: bool
-    received_at: datetime
-    _seq: int
-
     def _wants_agents(self, fwd: act.Forward) -> bool:
         return self.agent_work is not None and policy(self.directory, self.line, fwd.category) == "agents"
 
@@ -146,7 +117,6 @@ class Queueing(FlowBase):
             work.queue.missed(self.ticket, name, utcnow())
             return
         self.offer_agent, self.offer_legs = name, {}
-        caller_id = f'"{self.line} {self.ticket}" <{self.caller_number}>'
         kinds = ", ".join(kind for kind, _ in phones)
         self.states.note(f"offer to {name} ({kinds}, {work.settings.ring_seconds}s)")
         work.tell(self._offer_message(name))
@@ -155,7 +125,7 @@ class Queueing(FlowBase):
             leg = f"{AGENT_LEG}{self._seq}"
             self.offer_legs[leg] = kind
             try:
-                await self.port.dial_agent(leg, dial, work.settings.ring_seconds, caller_id)
+                await self.port.dial_agent(leg, dial, work.settings.ring_seconds, self.caller_id)
             except Exception as exc:
                 log.warning("%s ringing %s on %s failed at once: %s", self.ticket, name, dial, exc)
                 self.post(ev.LegFailedToStart(leg, str(exc)))
@@ -229,9 +199,7 @@ class Queueing(FlowBase):
         name, self.agent_leg = self.agent, None
         now = utcnow()
         if name:
-            work.board.call_ended(name, self.ticket, now)
-            goes_on = any(u.state in ("answered", "ringing") for u in self.unit_legs.values())
-            work.tell({"type": "call.ended", "agent": name, "ticket": self.ticket, "call_goes_on": goes_on})
+            self._agent_done(now, goes_on=any(u.state in ("answered", "ringing") for u in self.unit_legs.values()))
         if any(u.state == "answered" for u in self.unit_legs.values()):
             self.states.note(f"{name} left; the caller and the unit stay connected")
             await self._record(self.store.event_op(self.ticket, "agent.left", {"agent": name, "cause": cause}))
@@ -252,187 +220,15 @@ class Queueing(FlowBase):
         await self._safely(self.store.event(self.ticket, "agent.dropped", {"agent": name, "cause": cause}))
         await self._to_fallback(f"call-taker {name}'s phone dropped")
 
-    # -- dispatch ------------------------------------------------------------------------
-    async def _dispatch(self, request: ev.DispatchRequested) -> None:
-        reply: asyncio.Future = request.reply  # type: ignore[assignment]
-        try:
-            result = await self._start_dispatch(request)
-        except ev.DispatchRefused as exc:
-            if not reply.done():
-                reply.set_exception(exc)
-            return
-        except Exception as exc:
-            if not reply.done():
-                reply.set_exception(ev.DispatchRefused(502, f"the unit could not be dialled: {exc}"))
-            raise
-        if not reply.done():
-            reply.set_result(result)
-
-    async def _start_dispatch(self, request: ev.DispatchRequested) -> dict:
-        state = self.states.state
-        if state is not CallState.CONNECTED or not self.agent:
-            raise ev.DispatchRefused(409, f"{self.ticket} is not in a conversation with a call-taker ({state.value})")
-        if request.role == "agent" and request.by != self.agent:
-            raise ev.DispatchRefused(409, f"{self.ticket} is taken by {self.agent}")
-        if request.mode not in MODES:
-            raise ev.DispatchRefused(422, f"mode must be one of {', '.join(MODES)}")
-        unit = next((u for u in self.directory.units if u.id == request.unit), None)
-        if unit is None:
-            raise ev.DispatchRefused(422, f"no unit {request.unit!r} in the directory")
-        ringing = [u.unit.id for u in self.unit_legs.values() if u.state == "ringing"]
-        if ringing:
-            raise ev.DispatchRefused(409, f"{ringing[0]} is still ringing: wait for its answer")
-        if any(u.unit.id == unit.id and u.state == "answered" for u in self.unit_legs.values()):
-            raise ev.DispatchRefused(409, f"{unit.id} is already in the call")
-        now = utcnow()
-        self._seq += 1
-        leg = f"{UNIT_LEG}{self._seq}"
-        first = not self.unit_legs
-        fields = {"dispatched_at": now, "dispatched_unit": unit.id, "workflow": "dispatched"} if first else {}
-        try:
-            attempt = await self.store.start_attempt(
-                self.ticket, unit=unit.id, agency=unit.agency, dial=unit.dial, started_at=now
-            )
-            await self.store.write(
-                *([self.store.update_op(self.ticket, **fields)] if fields else []),
-                self.store.event_op(
-                    self.ticket, "dispatch.started", {"by": request.by, "unit": unit.id, "mode": request.mode}
-                ),
-            )
-        except Exception as exc:  # nothing rings, nothing is left half-done: the agent may try again
-            raise ev.DispatchRefused(503, f"the case log could not be written ({exc}); try again") from exc
-        self.unit_legs[leg] = UnitLeg(unit, request.mode, request.by, attempt)
-        self.states.note(f"{request.by} dispatches {unit.id} ({request.mode}) via {unit.dial} ({unit.ring_timeout}s)")
-        self._tell_dispatch(leg, "ringing")
-        caller_id = f'"{self.line} {self.ticket}" <{self.caller_number}>'
-        try:
-            await self.port.dial(leg, unit.dial, unit.ring_timeout, caller_id)
-        except Exception as exc:
-            log.warning("%s dispatch to %s failed at once: %s", self.ticket, unit.dial, exc)
-            self.post(ev.LegFailedToStart(leg, str(exc)))
-        return {"ticket": self.ticket, "unit": unit.id, "mode": request.mode, "state": "ringing"}
-
-    def _tell_dispatch(self, leg: str, state: str) -> None:
-        u = self.unit_legs[leg]
-        if self.agent_work is not None and self.agent:
-            self.agent_work.tell(
-                {
-                    "type": "dispatch",
-                    "agent": self.agent,
-                    "ticket": self.ticket,
-                    "unit": u.unit.id,
-                    "mode": u.mode,
-                    "state": state,
-                }
-            )
-
-    async def _unit_ringing(self, leg: str) -> None:
-        await self.store.update_attempt(self.unit_legs[leg].attempt, ringing_at=utcnow())
-
-    async def _unit_answered(self, leg: str) -> None:
-        u = self.unit_legs[leg]
-        if u.state != "ringing" or self.states.state is not CallState.CONNECTED:
-            u.state = "ended"
-            await self._safely(self.port.hangup_leg(leg))
-            return
-        now = utcnow()
-        try:
-            await self.port.join(leg)
-        except Exception as exc:
-            log.warning("%s %s answered but could not join the call: %s", self.ticket, u.unit.id, exc)
-            u.state = "ended"
-            await self._safely(self.port.hangup_leg(leg))
-            self._tell_dispatch(leg, "failed")
-            await self._record(
-                self.store.attempt_update_op(u.attempt, outcome="failed", ended_at=now),
-                self.store.event_op(self.ticket, "dispatch.failed", {"unit": u.unit.id, "outcome": "failed"}),
-            )
-            await self._alone_after_dispatch(NORMAL_CLEARING + 1)
-            return
-        if self.ringback:
-            self.ringback = False
-            await self._safely(self.port.stop_ringback())
-        u.state = "answered"
-        self.states.note(f"{u.unit.id} answered: in the call ({u.mode})")
-        self.notify(live.CallConnected(self.ticket, unit=u.unit.id))
-        self._tell_dispatch(leg, "answered")
-        fields: dict = {"answered_by_unit": u.unit.id}
-        if not self.agency_answered:
-            self.agency_answered = True
-            fields.update(agency_answered_at=now, workflow="agency-answered")
-        await self._record(
-            self.store.attempt_update_op(u.attempt, outcome="answered", answered_at=now),
-            self.store.update_op(self.ticket, **fields),
-            self.store.event_op(self.ticket, "dispatch.answered", {"unit": u.unit.id, "mode": u.mode, "by": u.by}),
-        )
-        if u.mode == "transfer" and self.agent_leg:
-            leg_of_agent, self.agent_leg = self.agent_leg, None
-            await self._safely(self.port.hangup_leg(leg_of_agent))
-            if self.agent and self.agent_work is not None:
-                self.agent_work.board.call_ended(self.agent, self.ticket, now)
-                self.agent_work.tell(
-                    {"type": "call.ended", "agent": self.agent, "ticket": self.ticket, "call_goes_on": True}
-                )
-            self.states.note(f"{self.agent} transferred the caller to {u.unit.id}")
-            await self._record(
-                self.store.event_op(self.ticket, "agent.left", {"agent": self.agent, "transfer": u.unit.id})
-            )
-
-    async def _unit_leg_ended(self, leg: str, outcome: str, cause: int) -> None:
-        u = self.unit_legs[leg]
-        if u.state == "ended":
-            return
-        was, u.state = u.state, "ended"
-        now = utcnow()
-        if was == "ringing":
-            self.states.note(f"{u.unit.id} {outcome}")
-            self._tell_dispatch(leg, outcome)
-            await self._record(
-                self.store.attempt_update_op(u.attempt, outcome=outcome, ended_at=now),
-                self.store.event_op(self.ticket, "dispatch.failed", {"unit": u.unit.id, "outcome": outcome}),
-            )
-        else:
-            self.states.note(
-                f"{u.unit.id} hung up" if cause == NORMAL_CLEARING else f"{u.unit.id} dropped (cause {cause})"
-            )
-            await self._record(
-                self.store.attempt_update_op(u.attempt, ended_at=now),
-                self.store.event_op(self.ticket, "unit.left", {"unit": u.unit.id, "cause": cause}),
-            )
-        # An answered unit that hung up normally ends the call when nobody else is left; one that rang out,
-        # failed or dropped leaves the caller to the fallback route.
-        await self._alone_after_dispatch(cause if was == "answered" else NORMAL_CLEARING + 1)
-
-    async def _alone_after_dispatch(self, cause: int) -> None:
-        """A unit's leg is gone: with nobody left for the caller (no agent, no unit answered or ringing) the
-        call ends when the last party hung up normally, and goes to the fallback route otherwise."""
-        if self.agent_leg is not None or self.states.state is not CallState.CONNECTED:
-            return
-        if any(o.state in ("answered", "ringing") for o in self.unit_legs.values()):
-            return
-        if cause == NORMAL_CLEARING:
-            await self._finish("completed")
-        else:
-            await self._to_fallback("no one left with the caller: the dispatched unit did not answer")
-
-    async def _record(self, *ops: dict) -> None:
-        """Records of what already happened: a failure is logged and never stops the call's handling."""
-        try:
-            await self.store.write(*ops)
-        except Exception as exc:
-            log.error("%s case records not written (%s): %s", self.ticket, ", ".join(op["op"] for op in ops), exc)
-
-    async def _recheck_legs(self) -> None:
-        """After a reconnect: the legs of this conversation that Asterisk no longer has end now (their
-        ChannelDestroyed may have been lost while the websocket was down)."""
-        winner = self.forwarding.winner.id if self.forwarding and self.forwarding.winner else None
-        legs = [leg for leg in (self.agent_leg, winner, self.adopted_leg) if leg]
-        legs += [leg for leg, u in self.unit_legs.items() if u.state != "ended"]
-        for leg in sorted(await self.port.gone(legs)):
-            self.states.note(f"leg {leg} gone while events were lost")
-            self.post(ev.LegEnded(leg, NORMAL_CLEARING, "gone after a reconnect"))
-
     # -- leaving ---------------------------------------------------------------------------
+    def _agent_done(self, now: datetime, *, goes_on: bool) -> None:
+        """The call-taker's part of the call ended (wrap-up starts); ``goes_on``: the caller stays with a unit."""
+        assert self.agent_work is not None and self.agent is not None
+        self.agent_work.board.call_ended(self.agent, self.ticket, now)
+        self.agent_work.tell(
+            {"type": "call.ended", "agent": self.agent, "ticket": self.ticket, "call_goes_on": goes_on}
+        )
+
     async def _release_agent_work(self, why: str = "call ended") -> None:
         """Whatever rings or talks for this call beyond the caller: hung up, the agent freed (wrap-up)."""
         work = self.agent_work
@@ -449,12 +245,5 @@ class Queueing(FlowBase):
             leg, self.agent_leg = self.agent_leg, None
             await self._safely(self.port.hangup_leg(leg))
         if self.agent:
-            work.board.call_ended(self.agent, self.ticket, now)
-            work.tell({"type": "call.ended", "agent": self.agent, "ticket": self.ticket})
-        for leg, u in self.unit_legs.items():
-            if u.state == "ended":
-                continue
-            await self._safely(self.port.hangup_leg(leg))
-            fields = {"outcome": "cancelled", "ended_at": now} if u.state == "ringing" else {"ended_at": now}
-            u.state = "ended"
-            await self._safely(self.store.update_attempt(u.attempt, **fields))
+            self._agent_done(now, goes_on=False)
+        await self._release_units(now)

@@ -11,6 +11,7 @@ from app.asterisk import AsteriskNotFound, find_asterisk
 from app.settings import Settings
 from tests.e2e.system import System
 from tests.support.parts import need
+from tests.support.redis_server import BINARY, PrivateRedis
 
 
 def _parts_available() -> bool:
@@ -35,6 +36,15 @@ def running_system(tmp_path_factory, name: str = "e2e", **options):
     finally:
         s.stop()
         shutil.rmtree(s.asterisk.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    """A module's own redis-server (never the machine's shared one)."""
+    need(BINARY is not None, "redis-server")
+    server = PrivateRedis(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.kill()
 
 
 @pytest.fixture(scope="module")

@@ -177,6 +177,12 @@ class System:
         self.until(lambda: self.internal("GET", f"/agents/{name}")["phones"][phone], 10, f"{name}'s {phone} phone")
         return self.internal("PUT", f"/agents/{name}/status", {"status": "available"})
 
+    def agent_away(self, *names: str) -> None:
+        """Agents a test made available (or who missed a call) end it away: the next test starts clean."""
+        for name in names:
+            if self.internal("GET", f"/agents/{name}")["status"] not in ("away", "offline", "on-call"):
+                self.internal("PUT", f"/agents/{name}/status", {"status": "away"})
+
     # -- the record ------------------------------------------------------------
     def case(self, caller: str, *, status: set[str] | None = None, timeout: float = 20) -> dict:
         """The case of the call from ``caller``, once its status is one of ``status``."""

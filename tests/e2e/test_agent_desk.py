@@ -18,8 +18,6 @@ from app.sipua.tones import has_tone, tone_ratio, write_tone_wav
 from tests.e2e.conftest import running_system
 from tests.e2e.system import SIAGA, new_caller, wav_seconds
 from tests.support.browser import MEDIA_FLAGS, launch, playwright, screenshot  # noqa: F401 - the fixture
-from tests.support.parts import need
-from tests.support.redis_server import BINARY, PrivateRedis
 from tests.support.waiting import until
 from tests.support.webapp import free_port, running_web
 from tests.web.test_browser import log_in
@@ -35,14 +33,6 @@ RTP_IN = """async () => {
     (await pc.getStats()).forEach(s => { if (s.type === "inbound-rtp" && s.kind === "audio") n = s.packetsReceived; });
     return n;
 }"""
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    need(BINARY is not None, "redis-server")
-    server = PrivateRedis(tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture(scope="module")
@@ -193,10 +183,4 @@ def test_a_browser_that_goes_away_mid_call_leaves_the_caller_with_the_fallback_g
     assert case["agent"] == "agent-1" and case["disposition"] == "fallback"
     dropped = [e for e in case["events"] if e["kind"] == "agent.dropped"]
     assert dropped and dropped[0]["detail"]["agent"] == "agent-1", [e["kind"] for e in case["events"]]
-    away(system, "agent-1")
-
-
-def away(system, name: str) -> None:
-    state = system.internal("GET", f"/agents/{name}")
-    if state["status"] not in ("away", "offline", "on-call"):
-        system.internal("PUT", f"/agents/{name}/status", {"status": "away"})
+    system.agent_away("agent-1")

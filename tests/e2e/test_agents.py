@@ -29,14 +29,6 @@ def kinds(case: dict) -> list[str]:
     return [e["kind"] for e in case["events"]]
 
 
-def away(system, *names: str) -> None:
-    """Agents a test made available (or who missed a call) end it away: the next test starts clean."""
-    for name in names:
-        state = system.internal("GET", f"/agents/{name}")
-        if state["status"] not in ("away", "offline", "on-call"):
-            system.internal("PUT", f"/agents/{name}/status", {"status": "away"})
-
-
 def test_an_agent_takes_a_112_call_and_conferences_the_kuta_ambulance_then_leaves(system, tmp_path):
     caller = new_caller()
     tones = {f: write_tone_wav(tmp_path / f"{f}.wav", f, 2) for f in (CALLER_TONE, AGENT_TONE, UNIT_TONE)}
@@ -100,7 +92,7 @@ def test_an_agent_takes_a_112_call_and_conferences_the_kuta_ambulance_then_leave
     assert tone_ratio(unit_heard, CALLER_TONE, tail - 4, tail - 1) > 0.5
     assert tone_ratio(unit_heard, AGENT_TONE, tail - 4, tail - 1) < 0.1
     assert system.internal("GET", "/agents/agent-1")["status"] == "available"  # wrap-up of 0 s in these tests
-    away(system, "agent-1")
+    system.agent_away("agent-1")
 
 
 def test_with_no_agent_available_112_goes_direct_at_once(system):
@@ -132,7 +124,7 @@ def test_an_agent_who_does_not_answer_is_followed_by_the_next(system):
     assert missed == [{"agent": "agent-1", "outcome": "no-answer"}]
     state = system.internal("GET", "/agents/agent-1")
     assert (state["status"], state["reason"]) == ("away", f"did not answer {case['ticket']}")
-    away(system, "agent-2")
+    system.agent_away("agent-2")
 
 
 def test_nobody_answering_within_the_bound_puts_the_caller_through_directly(system):
@@ -155,7 +147,7 @@ def test_nobody_answering_within_the_bound_puts_the_caller_through_directly(syst
     assert left == ["no call-taker answered in time"]
     waited = stamp(case["forwarded_at"]) - stamp(case["ivr_completed_at"])
     assert 7.5 <= waited.total_seconds() < 12  # the bound (8 s in these tests), not a ring timeout
-    away(system, *names)
+    system.agent_away(*names)
 
 
 def test_a_silent_caller_reaches_an_agent_flagged_silent(system, tmp_path):
@@ -167,7 +159,7 @@ def test_a_silent_caller_reaches_an_agent_flagged_silent(system, tmp_path):
             agent.wait_for("disconnected", 10)
     case = system.case(caller, status={"ended"})
     assert (case["agent"], case["silent"], case["ivr_end_reason"]) == ("agent-1", True, "no-input")
-    away(system, "agent-1")
+    system.agent_away("agent-1")
 
 
 def test_a_transfer_leaves_caller_and_unit_talking(system, tmp_path):
@@ -197,7 +189,7 @@ def test_a_transfer_leaves_caller_and_unit_talking(system, tmp_path):
     assert case["disposition"] == "completed" and case["answered_by_unit"] == "psc-kuta"
     assert any(e["kind"] == "agent.left" and e["detail"].get("transfer") == "psc-kuta" for e in case["events"])
     assert has_tone(heard, UNIT_TONE)
-    away(system, "agent-1")
+    system.agent_away("agent-1")
 
 
 def test_the_web_app_killed_mid_call_leaves_the_call_untouched(system, tmp_path):
@@ -244,7 +236,7 @@ def test_the_web_app_killed_mid_call_leaves_the_call_untouched(system, tmp_path)
     assert talked.total_seconds() > 5  # the conversation went on to the caller's own hang-up
     tail = wav_seconds(heard)
     assert tone_ratio(heard, CALLER_TONE, tail - 3, tail - 0.5) > 0.5  # still hearing the caller at the end
-    away(system, "agent-1")
+    system.agent_away("agent-1")
 
 
 def _answers(base: str) -> bool:
@@ -269,4 +261,4 @@ def test_siaga_dial_says_when_the_caller_waits_for_and_talks_to_a_call_taker(sys
     assert "connected to call-taker agent-1; talking for 1 s" in done.stderr
     printed = {k.strip(): v for k, _, v in (line.partition(": ") for line in done.stdout.splitlines())}
     assert printed["agent"].strip() == "agent-1" and printed["workflow"].strip() == "taken"
-    away(system, "agent-1")
+    system.agent_away("agent-1")

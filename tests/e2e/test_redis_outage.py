@@ -15,18 +15,8 @@ from app.live.events import from_json
 from app.live.publisher import CHANNEL, call_key
 from tests.e2e.conftest import running_system
 from tests.e2e.system import new_caller
-from tests.support.parts import need
-from tests.support.redis_server import BINARY, PrivateRedis
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asterisk]
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    need(BINARY is not None, "redis-server")
-    server = PrivateRedis(tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.kill()
 
 
 @pytest.fixture(scope="module")

@@ -68,7 +68,7 @@ def port():
 
 @pytest.fixture
 def new_call(port, store, sessions, menus, directory, tmp_path):
-    def make(line: str = "112", menus=menus) -> Call:
+    def make(line: str = "112", menus=menus, agent_work=None) -> Call:
         return Call(
             line=line,
             port=port,
@@ -77,6 +77,7 @@ def new_call(port, store, sessions, menus, directory, tmp_path):
             menus=menus,
             directory=directory,
             recordings=tmp_path / "recordings",
+            agent_work=agent_work,
         )
 
     return make

@@ -45,18 +45,9 @@ def ready(work: AgentWork, *names: str, kind: str = "sip") -> None:
 
 
 @pytest.fixture
-def agent_call(port, store, sessions, menus, directory, tmp_path, work):
+def agent_call(new_call, menus, work):
     def make(line: str = "112", menus=menus) -> Call:
-        return Call(
-            line=line,
-            port=port,
-            store=store,
-            sessions=sessions,
-            menus=menus,
-            directory=directory,
-            recordings=tmp_path / "recordings",
-            agent_work=work,
-        )
+        return new_call(line, menus, agent_work=work)
 
     return make
 
